@@ -1,0 +1,73 @@
+"""Run one case through Core's engine and ours and insist on the same verdict.
+
+A disagreement (or any exception from our engine) fails with the full reproduction: the
+serialized transaction, input index, spent outputs and flags, plus our error name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from regtest.consensus.script_error import ScriptError
+from regtest.consensus.script_flags import ScriptFlags
+from regtest.consensus.transaction import Transaction
+from regtest.consensus.verify import check_input
+from regtest.testing.core_oracle import CoreTx
+from regtest.testing.txgen import Case
+
+
+class VerdictMismatch(AssertionError):
+    pass
+
+
+def both_verdicts(case: Case) -> tuple[bool, ScriptError]:
+    """(Core's verdict, our error) for `case`; raises VerdictMismatch on an engine crash."""
+    raw = case.raw()
+    core = CoreTx(raw, case.spent).verify(case.index, case.flags)
+    try:
+        ours = check_input(Transaction.parse(raw), case.index, list(case.spent), ScriptFlags(case.flags))
+    except Exception as exc:  # any crash of ours is a finding, reported with the case
+        raise VerdictMismatch(f"our engine raised {exc!r}\n{case.describe()}") from exc
+    return core, ours
+
+
+def assert_same_verdict(case: Case) -> bool:
+    core, ours = both_verdicts(case)
+    if core != (ours == ScriptError.OK):
+        raise VerdictMismatch(
+            f"verdicts differ: core={'valid' if core else 'invalid'} ours={ours.name}\n{case.describe()}"
+        )
+    return core
+
+
+def differential(
+    strategy: st.SearchStrategy[Case], examples: int, min_valid: int, min_invalid: int
+) -> Counter:
+    """Run `examples` derandomized cases; also require both verdicts to occur often enough,
+    so a generator that silently degenerates (everything invalid) fails the test."""
+    seen: Counter = Counter()
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def run(case: Case) -> None:
+        seen[assert_same_verdict(case)] += 1
+        seen[case.label] += 1
+
+    run()
+    assert seen[True] >= min_valid, f"too few valid cases: {seen}"
+    assert seen[False] >= min_invalid, f"too few invalid cases: {seen}"
+    return seen
+
+
+Check = Callable[[Case], bool]
