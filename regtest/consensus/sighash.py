@@ -1,0 +1,290 @@
+"""Signature hashes: legacy (with its quirks), BIP143 (segwit v0) and BIP341/342 (taproot).
+
+`PrecomputedTxData` holds per-transaction pieces (serialized prevouts, sequences, outputs and
+the BIP143/BIP341 midstate hashes) computed lazily once, so checking n inputs costs O(n) hashing
+for segwit and taproot instead of O(n^2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Sequence
+
+from regtest.consensus.crypto import (
+    SIGHASH_ANYONECANPAY,
+    SIGHASH_NONE,
+    SIGHASH_SINGLE,
+)
+from regtest.consensus.hashes import tag_prefix
+from regtest.consensus.script import OP_CODESEPARATOR, ScriptParseError, get_op
+from regtest.consensus.serialize import ser_compact_size
+from regtest.consensus.transaction import Transaction, TxOut
+
+_sha256 = hashlib.sha256
+_U32 = struct.Struct("<I").pack
+_I32 = struct.Struct("<i").pack
+_I64 = struct.Struct("<q").pack
+
+#: Legacy SIGHASH_SINGLE with no matching output signs the number 1 (little-endian uint256).
+SIGHASH_ONE = b"\x01" + bytes(31)
+_EMPTY_TXOUT = b"\xff" * 8 + b"\x00"  # CTxOut() as serialized: value -1, empty script
+_ZERO4 = bytes(4)
+_TAPSIGHASH_PREFIX = tag_prefix("TapSighash")
+
+SIGVERSION_BASE = 0
+SIGVERSION_WITNESS_V0 = 1
+SIGVERSION_TAPROOT = 2
+SIGVERSION_TAPSCRIPT = 3
+
+
+def _dsha(data: bytes) -> bytes:
+    return _sha256(_sha256(data).digest()).digest()
+
+
+class PrecomputedTxData:
+    """Per-transaction data reused across all inputs' signature checks (Core's PrecomputedTxData)."""
+
+    __slots__ = (
+        "tx", "spent_outputs", "_prevouts", "_sequences", "_outputs", "_bip143", "_bip341",
+    )
+
+    def __init__(self, tx: Transaction, spent_outputs: Sequence[TxOut]) -> None:
+        if len(spent_outputs) != len(tx.vin):
+            raise ValueError(
+                f"spent_outputs has {len(spent_outputs)} entries for {len(tx.vin)} inputs"
+            )
+        self.tx = tx
+        self.spent_outputs = spent_outputs
+        self._prevouts: list[bytes] | None = None
+        self._sequences: list[bytes] | None = None
+        self._outputs: list[bytes] | None = None
+        self._bip143: tuple[bytes, bytes, bytes] | None = None
+        self._bip341: tuple[bytes, bytes, bytes, bytes, bytes] | None = None
+
+    # serialized pieces ---------------------------------------------------------------------
+    @property
+    def prevouts(self) -> list[bytes]:
+        p = self._prevouts
+        if p is None:
+            p = self._prevouts = [txin.prevout.txid + _U32(txin.prevout.n) for txin in self.tx.vin]
+        return p
+
+    @property
+    def sequences(self) -> list[bytes]:
+        s = self._sequences
+        if s is None:
+            s = self._sequences = [_U32(txin.sequence) for txin in self.tx.vin]
+        return s
+
+    @property
+    def outputs(self) -> list[bytes]:
+        o = self._outputs
+        if o is None:
+            o = self._outputs = [
+                _I64(out.value) + ser_compact_size(len(out.script_pubkey)) + out.script_pubkey
+                for out in self.tx.vout
+            ]
+        return o
+
+    # midstates ----------------------------------------------------------------------------
+    @property
+    def bip143(self) -> tuple[bytes, bytes, bytes]:
+        """(hashPrevouts, hashSequence, hashOutputs), double SHA256."""
+        h = self._bip143
+        if h is None:
+            h = self._bip143 = (
+                _dsha(b"".join(self.prevouts)),
+                _dsha(b"".join(self.sequences)),
+                _dsha(b"".join(self.outputs)),
+            )
+        return h
+
+    @property
+    def bip341(self) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+        """(prevouts, amounts, scriptPubKeys, sequences, outputs), single SHA256."""
+        h = self._bip341
+        if h is None:
+            amounts = b"".join(_I64(o.value) for o in self.spent_outputs)
+            scripts = b"".join(
+                ser_compact_size(len(o.script_pubkey)) + o.script_pubkey for o in self.spent_outputs
+            )
+            h = self._bip341 = (
+                _sha256(b"".join(self.prevouts)).digest(),
+                _sha256(amounts).digest(),
+                _sha256(scripts).digest(),
+                _sha256(b"".join(self.sequences)).digest(),
+                _sha256(b"".join(self.outputs)).digest(),
+            )
+        return h
+
+
+# --- legacy --------------------------------------------------------------------------------
+def _serialize_script_code(script: bytes) -> bytes:
+    """scriptCode with every OP_CODESEPARATOR removed (parsing stops at a bad push), length-prefixed."""
+    if OP_CODESEPARATOR not in script:
+        return ser_compact_size(len(script)) + script
+    out = bytearray()
+    start = 0
+    pc = 0
+    end = len(script)
+    while pc < end:
+        try:
+            op, _data, nxt = get_op(script, pc)
+        except ScriptParseError:
+            break
+        if op == OP_CODESEPARATOR:
+            out += script[start:pc]
+            start = nxt
+        pc = nxt
+    out += script[start:]
+    return ser_compact_size(len(out)) + bytes(out)
+
+
+def legacy_sighash(
+    script_code: bytes,
+    tx: Transaction,
+    n_in: int,
+    hash_type: int,
+    txdata: PrecomputedTxData | None = None,
+) -> bytes:
+    """Core's original SignatureHash (SigVersion::BASE), internal byte order.
+
+    Reproduces the SIGHASH_SINGLE bug (returns 1 when there is no output at n_in) and the
+    out-of-range input index case; `hash_type` is the full 32-bit value that gets committed.
+    """
+    if n_in >= len(tx.vin):
+        return SIGHASH_ONE
+    base = hash_type & 0x1F
+    if base == SIGHASH_SINGLE and n_in >= len(tx.vout):
+        return SIGHASH_ONE
+    if txdata is None:
+        txdata = PrecomputedTxData.__new__(PrecomputedTxData)
+        txdata.tx = tx
+        txdata._prevouts = txdata._sequences = txdata._outputs = None
+    prevouts = txdata.prevouts
+    sequences = txdata.sequences
+    code = _serialize_script_code(script_code)
+    parts = [_I32(tx.version)]
+    if hash_type & SIGHASH_ANYONECANPAY:
+        parts += (b"\x01", prevouts[n_in], code, sequences[n_in])
+    else:
+        zero_seq = base == SIGHASH_NONE or base == SIGHASH_SINGLE
+        parts.append(ser_compact_size(len(prevouts)))
+        for i, prevout in enumerate(prevouts):
+            if i == n_in:
+                parts += (prevout, code, sequences[i])
+            else:
+                parts += (prevout, b"\x00", _ZERO4 if zero_seq else sequences[i])
+    if base == SIGHASH_NONE:
+        parts.append(b"\x00")
+    elif base == SIGHASH_SINGLE:
+        parts.append(ser_compact_size(n_in + 1))
+        parts += [_EMPTY_TXOUT] * n_in
+        parts.append(txdata.outputs[n_in])
+    else:
+        outputs = txdata.outputs
+        parts.append(ser_compact_size(len(outputs)))
+        parts += outputs
+    parts.append(_U32(tx.locktime))
+    parts.append(_U32(hash_type & 0xFFFFFFFF))
+    return _dsha(b"".join(parts))
+
+
+# --- BIP143 ----------------------------------------------------------------------------------
+_ZERO32 = bytes(32)
+
+
+def segwit_v0_sighash(
+    script_code: bytes,
+    tx: Transaction,
+    n_in: int,
+    hash_type: int,
+    amount: int,
+    txdata: PrecomputedTxData,
+) -> bytes:
+    """BIP143 signature hash (scriptCode committed as is, OP_CODESEPARATORs included)."""
+    base = hash_type & 0x1F
+    acp = hash_type & SIGHASH_ANYONECANPAY
+    h_prevouts, h_sequence, h_outputs = txdata.bip143
+    if acp:
+        h_prevouts = _ZERO32
+    if acp or base == SIGHASH_SINGLE or base == SIGHASH_NONE:
+        h_sequence = _ZERO32
+    if base != SIGHASH_SINGLE and base != SIGHASH_NONE:
+        pass
+    elif base == SIGHASH_SINGLE and n_in < len(tx.vout):
+        h_outputs = _dsha(txdata.outputs[n_in])
+    else:
+        h_outputs = _ZERO32
+    txin = tx.vin[n_in]
+    preimage = b"".join((
+        _I32(tx.version),
+        h_prevouts,
+        h_sequence,
+        txdata.prevouts[n_in],
+        ser_compact_size(len(script_code)),
+        script_code,
+        _I64(amount),
+        _U32(txin.sequence),
+        h_outputs,
+        _U32(tx.locktime),
+        _U32(hash_type & 0xFFFFFFFF),
+    ))
+    return _dsha(preimage)
+
+
+# --- BIP341 / BIP342 ------------------------------------------------------------------------
+def taproot_sighash(
+    txdata: PrecomputedTxData,
+    n_in: int,
+    hash_type: int,
+    sigversion: int,
+    annex_hash: bytes | None = None,
+    tapleaf_hash: bytes | None = None,
+    codesep_pos: int = 0xFFFFFFFF,
+) -> bytes | None:
+    """BIP341 SigMsg hashed with the TapSighash tag; None where Core's SignatureHashSchnorr fails
+    (undefined hash type, or SIGHASH_SINGLE without a matching output)."""
+    if not (hash_type <= 0x03 or 0x81 <= hash_type <= 0x83):
+        return None
+    tx = txdata.tx
+    output_type = SIGHASH_ALL_ if hash_type == 0 else hash_type & 0x03
+    acp = hash_type & SIGHASH_ANYONECANPAY
+    parts = [
+        _TAPSIGHASH_PREFIX,
+        b"\x00",
+        bytes((hash_type,)),
+        _I32(tx.version),
+        _U32(tx.locktime),
+    ]
+    if not acp:
+        parts += txdata.bip341[:4]
+    if output_type == SIGHASH_ALL_:
+        parts.append(txdata.bip341[4])
+    ext_flag = 1 if sigversion == SIGVERSION_TAPSCRIPT else 0
+    parts.append(bytes(((ext_flag << 1) + (1 if annex_hash is not None else 0),)))
+    if acp:
+        spent = txdata.spent_outputs[n_in]
+        parts += (
+            txdata.prevouts[n_in],
+            _I64(spent.value),
+            ser_compact_size(len(spent.script_pubkey)),
+            spent.script_pubkey,
+            txdata.sequences[n_in],
+        )
+    else:
+        parts.append(_U32(n_in))
+    if annex_hash is not None:
+        parts.append(annex_hash)
+    if output_type == SIGHASH_SINGLE:
+        if n_in >= len(tx.vout):
+            return None
+        parts.append(_sha256(txdata.outputs[n_in]).digest())
+    if sigversion == SIGVERSION_TAPSCRIPT:
+        assert tapleaf_hash is not None
+        parts += (tapleaf_hash, b"\x00", _U32(codesep_pos))
+    return _sha256(b"".join(parts)).digest()
+
+
+SIGHASH_ALL_ = 0x01
