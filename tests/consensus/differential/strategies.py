@@ -166,30 +166,41 @@ def _ops(group: list[int]) -> st.SearchStrategy[bytes]:
     return st.sampled_from(group).map(lambda op: bytes([op]))
 
 
-plain_tokens = st.one_of(
-    push_items(),
-    small_ints,
-    small_ints,
-    _ops(_STACK_OPS),
-    _ops(_ARITH_OPS),
-    _ops(_ARITH_OPS),
-    _ops(_CRYPTO_OPS),
-    _ops(_DISABLED_OPS),
-    _ops(_ODD_OPS),
-)
+def _token_strategy(no_success: bool) -> st.SearchStrategy[bytes]:
+    def keep(group: list[int]) -> list[int]:
+        return [op for op in group if not (no_success and S.is_op_success(op))]
+
+    return st.one_of(
+        push_items(),
+        small_ints,
+        small_ints,
+        _ops(keep(_STACK_OPS)),
+        _ops(keep(_ARITH_OPS)),
+        _ops(keep(_ARITH_OPS)),
+        _ops(keep(_CRYPTO_OPS)),
+        _ops(keep(_DISABLED_OPS) or [S.OP_NOP]),
+        _ops(keep(_ODD_OPS)),
+    )
+
+
+plain_tokens = _token_strategy(False)
+#: Without OP_SUCCESSx, so random tapscripts actually execute.
+tapscript_tokens = _token_strategy(True)
 
 
 @st.composite
-def script_body(draw: st.DrawFn, depth: int = 0, max_len: int = 12) -> bytes:
+def script_body(
+    draw: st.DrawFn, depth: int = 0, max_len: int = 12, no_success: bool = False
+) -> bytes:
     """A random op sequence with (usually balanced) IF/NOTIF/ELSE/ENDIF nesting."""
     out = bytearray()
     for _ in range(draw(st.integers(0, max_len))):
         if depth < 3 and draw(st.integers(0, 7)) == 0:
             out += bytes([draw(st.sampled_from([S.OP_IF, S.OP_NOTIF]))])
-            out += draw(script_body(depth + 1, max_len // 2))
+            out += draw(script_body(depth + 1, max_len // 2, no_success))
             if draw(st.booleans()):
                 out.append(S.OP_ELSE)
-                out += draw(script_body(depth + 1, max_len // 2))
+                out += draw(script_body(depth + 1, max_len // 2, no_success))
                 if draw(st.integers(0, 5)) == 0:
                     out.append(S.OP_ELSE)  # repeated ELSE is legal
             if draw(st.integers(0, 15)):
@@ -197,13 +208,14 @@ def script_body(draw: st.DrawFn, depth: int = 0, max_len: int = 12) -> bytes:
         elif draw(st.integers(0, 40)) == 0:
             out.append(draw(st.sampled_from([S.OP_ELSE, S.OP_ENDIF])))  # stray
         else:
-            out += draw(plain_tokens)
+            out += draw(tapscript_tokens if no_success else plain_tokens)
     if draw(st.integers(0, 30)) == 0:  # truncated push at the very end
         out += draw(st.sampled_from([b"\x05ab", b"\x4c", b"\x4c\x09", b"\x4d\x01", b"\x4e\x00\x01"]))
     return bytes(out)
 
 
 random_scripts = script_body()
+random_tapscripts = st.one_of(script_body(no_success=True), script_body(no_success=True), script_body())
 
 
 @st.composite
