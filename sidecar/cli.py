@@ -1,0 +1,86 @@
+"""`potc-sidecar`: run the coordinator (HTTP API, cycle driver, ZMQ tip follower and publisher)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+from pathlib import Path
+
+import torch
+import zmq
+import zmq.asyncio
+from aiohttp import web
+
+from .api import Api
+from .coordinator import Coordinator, CoordinatorConfig
+from .scoring import ScoreWeights
+from .verify import VerifyLimits
+from .zmqio import FramedPublisher, TipFollower
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="potc-sidecar", description=__doc__)
+    p.add_argument("--datadir", type=Path, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=18550)
+    p.add_argument("--zmq-node", help="node's ZMQ endpoint publishing hashblock/rawblock")
+    p.add_argument("--zmq-pub", help="endpoint to bind for issued certificates and sealed blocks")
+    p.add_argument("--task", default="digits", choices=["digits", "teacher"])
+    p.add_argument("--task-args", default="{}", help="JSON keyword arguments for the task")
+    p.add_argument("--cycle-seconds", type=float, default=10.0)
+    p.add_argument("--heldout-size", type=int, default=300)
+    p.add_argument("--cap-permille", type=int, default=500)
+    p.add_argument("--weight-loss", type=int, default=700)
+    p.add_argument("--weight-params", type=int, default=300)
+    p.add_argument("--max-norm", type=float, default=25.0)
+    p.add_argument("--train", default='{"steps": 50, "lr": 0.05, "batch": 64}', help="training hints (JSON)")
+    p.add_argument("--no-early-close", action="store_true")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    ctx = zmq.asyncio.Context.instance()
+    publisher = FramedPublisher(ctx, args.zmq_pub) if args.zmq_pub else None
+    cfg = CoordinatorConfig(
+        datadir=args.datadir, task=args.task, task_kwargs=json.loads(args.task_args),
+        cycle_seconds=args.cycle_seconds, heldout_size=args.heldout_size, cap_permille=args.cap_permille,
+        score_weights=ScoreWeights(args.weight_loss, args.weight_params), limits=VerifyLimits(max_norm=args.max_norm),
+        train_hints=json.loads(args.train), early_close=not args.no_early_close)
+    coord = Coordinator(cfg, publisher=publisher)
+    await coord.start()
+    runner = web.AppRunner(Api(coord).app())
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    logging.info("potc-sidecar listening on http://%s:%d, coordinator key %s", args.host, args.port,
+                 coord.key.xonly.hex())
+    tasks = [asyncio.create_task(coord.run())]
+    if args.zmq_node:
+        tasks.append(asyncio.create_task(TipFollower(ctx, args.zmq_node, coord.on_tip).run()))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for s in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(s, stop.set)
+    await stop.wait()
+    coord.stop()
+    for t in tasks:
+        t.cancel()
+    await runner.cleanup()
+    coord.store.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

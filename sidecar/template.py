@@ -1,0 +1,55 @@
+"""Where block templates come from, and sealing one with a certificate.
+
+`TemplateSource` is the seam: today `ParentOnlyTemplateSource` builds a coinbase-only block from
+the parent alone with regtest.consensus; an RPC getblocktemplate source (node services) plugs in
+with the same interface and returns the transactions to include.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from regtest.consensus.block import Block
+from regtest.consensus.blockbuild import certify, make_block
+from regtest.consensus.certificate import Certificate
+from regtest.consensus.params import NetworkParams
+from regtest.consensus.transaction import Transaction
+
+
+@dataclass(frozen=True)
+class Template:
+    parent: bytes
+    height: int
+    time: int
+    txs: tuple[Transaction, ...] = ()
+    fees: int = 0
+
+
+class TemplateSource(Protocol):
+    async def template(self, parent: bytes, height: int, parent_time: int) -> Template: ...
+
+
+class ParentOnlyTemplateSource:
+    """A coinbase-only template: no mempool, block time max(now, parent time + 1)."""
+
+    def __init__(self, clock: "callable" = time.time) -> None:
+        self.clock = clock
+
+    async def template(self, parent: bytes, height: int, parent_time: int) -> Template:
+        return Template(parent, height, max(int(self.clock()), parent_time + 1))
+
+
+def seal_block(params: NetworkParams, tpl: Template, payout_script: bytes, cycle_id: int, model_hash: bytes,
+               contributions_root: bytes, seed: bytes, validity: int, privkey: bytes) -> tuple[Block, Certificate]:
+    """Build the block paying `payout_script` and sign the certificate that fits it alone."""
+    block = make_block(params, tpl.parent, tpl.height, tpl.time, payout_script, tpl.txs, fees=tpl.fees,
+                       certificate_slot=True)
+    cert = Certificate(network=params.magic, parent_hash=tpl.parent, height=tpl.height, payout_script=payout_script,
+                       cycle_id=cycle_id, model_hash=model_hash, contributions_root=contributions_root,
+                       lottery_seed=seed, issue_time=tpl.time, expiry=tpl.time + validity,
+                       block_commitment=bytes(32))
+    sealed = certify(block, cert, privkey)
+    from regtest.consensus.certificate import extract_certificate
+    return sealed, extract_certificate(sealed)
