@@ -91,7 +91,7 @@ class UtxoStats:
 class _ConnectOutcome:
     ok: bool
     error: BlockValidationError | None = None
-    failed: list[tuple[bytes, str]] = field(default_factory=list)
+    failed: list[tuple[bytes, str, str]] = field(default_factory=list)  # (hash, reason, debug)
 
 
 class Chainstate:
@@ -348,9 +348,12 @@ class Chainstate:
             return ProcessResult(h, False, e.reason, is_new, debug=e.debug)
         self._store_block(entry, block)
         outcome = self.activate_best_chain()
-        for failed_hash, reason in outcome.failed:
+        for failed_hash, reason, debug in outcome.failed:
             if failed_hash == h:
-                return ProcessResult(h, False, reason, True, debug=outcome.error.debug if outcome.error else "")
+                return ProcessResult(h, False, reason, True, debug=debug)
+        if entry.is_failed() and outcome.failed:
+            failed_hash, reason, debug = outcome.failed[-1]
+            return ProcessResult(h, False, reason, True, debug=f"ancestor {hash_to_hex(failed_hash)} failed: {debug}")
         return ProcessResult(h, not entry.is_failed(), None, True, self.active.contains(entry))
 
     def _store_block(self, entry: BlockIndexEntry, block: Block) -> None:
@@ -402,7 +405,7 @@ class Chainstate:
                 if err is not None:
                     outcome.ok = False
                     outcome.error = err
-                    outcome.failed.append((e.hash, err.reason))
+                    outcome.failed.append((e.hash, err.reason, err.debug))
                     self._mark_invalid(e)
                     break
         if self.active.tip is not start_tip and self.active.tip is not None:
