@@ -38,6 +38,8 @@ class MiniChain:
     utxo: dict[OutPoint, Coin] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.entries:
+            return
         g = self.params.genesis
         self.entries.append(Entry(0, g.header.bits, g.header.time, g.hash))
 
@@ -79,3 +81,8 @@ class MiniChain:
         h = block.header
         self.entries.append(Entry(self.height + 1, h.bits, h.time, block.hash))
         return result
+
+
+def fork(chain: MiniChain) -> MiniChain:
+    """An independent copy (entries and coins are immutable, so shallow copies suffice)."""
+    return MiniChain(chain.params, chain.check_scripts, chain.now, list(chain.entries), dict(chain.utxo))
