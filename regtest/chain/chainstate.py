@@ -112,6 +112,7 @@ class Chainstate:
         self.coins = CoinsCache(store, cache_entries)
         self.listeners = ListenerSet()
         self._blocks: OrderedDict[bytes, Block] = OrderedDict()
+        self.script_checker = rules.default_script_checker()
         self._load_or_init()
 
     # --- opening ----------------------------------------------------------------------------
@@ -417,7 +418,9 @@ class Chainstate:
         assert entry.parent is self.active.tip
         block = self._load_block(entry)
         try:
-            spent, created = rules.connect_block(block, entry, self.coins.get, self.params)
+            spent, created = rules.connect_block(
+                block, entry, self.coins.get, self.params, self._active_ancestor, self.script_checker
+            )
         except BlockValidationError as e:
             log.info("block %s at height %d failed: %s", entry.hash_hex, entry.height, e)
             return e
@@ -464,6 +467,12 @@ class Chainstate:
         self.coins.apply(removed, restored)
         self.active.set_tip(entry.parent)
         self.listeners.emit("block_disconnected", block, entry)
+
+    def _active_ancestor(self, height: int) -> BlockIndexEntry:
+        e = self.active.at(height)
+        if e is None:
+            raise ValueError(f"no active block at height {height}")
+        return e
 
     # --- validity marks ---------------------------------------------------------------------
     def _mark_invalid(self, entry: BlockIndexEntry) -> None:

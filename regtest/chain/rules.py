@@ -9,15 +9,10 @@ from __future__ import annotations
 from typing import Callable
 
 from regtest.chain.blockindex import BlockIndexEntry
-from regtest.consensus.block import Block, BlockHeader, block_proof, check_proof_of_work
+from regtest.consensus import block_validation as bv
+from regtest.consensus.block import Block, BlockHeader, block_proof
 from regtest.consensus.coins import Coin
-from regtest.consensus.errors import BlockResult, BlockValidationError
-from regtest.consensus.params import (
-    MAX_FUTURE_BLOCK_TIME,
-    NetworkParams,
-    ProofRule,
-    next_work_required,
-)
+from regtest.consensus.params import NetworkParams, next_work_required
 from regtest.consensus.transaction import OutPoint
 
 CoinView = Callable[[OutPoint], Coin | None]
@@ -37,71 +32,62 @@ def block_work(header: BlockHeader, params: NetworkParams) -> int:
 
 
 def check_header_context_free(header: BlockHeader, params: NetworkParams) -> None:
-    """Proof of work for PoW networks (Core's CheckBlockHeader); certificate networks check
-    their proof with the block body."""
-    if params.proof_rule is ProofRule.POW and not check_proof_of_work(header.hash, header.bits, params.pow_limit):
-        raise BlockValidationError("high-hash", "proof of work failed", BlockResult.INVALID_HEADER)
+    """Core's CheckBlockHeader: proof of work (PoW networks) or the fixed nBits (certificate
+    networks, whose proof is checked with the block body)."""
+    bv.check_block_header(header, params)
 
 
 def check_header_contextual(header: BlockHeader, prev: BlockIndexEntry, params: NetworkParams, now: int) -> None:
     """Core's ContextualCheckBlockHeader: difficulty, time window, version gates."""
-    height = prev.height + 1
-    expected = next_work_required(params, _HeaderView(prev), header.time, lambda h: _HeaderView(prev.get_ancestor(h)))
-    if header.bits != expected:
-        raise BlockValidationError("bad-diffbits", "incorrect proof of work", BlockResult.INVALID_HEADER)
-    if header.time <= prev.median_time_past():
-        raise BlockValidationError("time-too-old", "block's timestamp is too early", BlockResult.INVALID_HEADER)
-    if header.time > now + MAX_FUTURE_BLOCK_TIME:
-        raise BlockValidationError("time-too-new", "block timestamp too far in the future", BlockResult.TIME_FUTURE)
-    v = header.version
-    if (v < 2 and height >= params.bip34_height) or (v < 3 and height >= params.bip66_height) or (
-        v < 4 and height >= params.bip65_height
-    ):
-        raise BlockValidationError(
-            f"bad-version(0x{v & 0xFFFFFFFF:08x})", f"rejected nVersion=0x{v & 0xFFFFFFFF:08x} block",
-            BlockResult.INVALID_HEADER,
-        )
+    expected = next_work_required(params, prev, header.time, _ancestor_of(prev))
+    bv.contextual_check_block_header(header, prev.height + 1, prev.median_time_past(), expected, now, params)
 
 
-class _HeaderView:
-    """Adapts an index entry to the (height, bits, time) shape retargeting reads."""
+def _ancestor_of(entry: BlockIndexEntry) -> Callable[[int], BlockIndexEntry]:
+    def ancestor(height: int) -> BlockIndexEntry:
+        a = entry.get_ancestor(height)
+        if a is None:
+            raise ValueError(f"no ancestor at height {height}")
+        return a
 
-    __slots__ = ("height", "bits", "time")
-
-    def __init__(self, e: BlockIndexEntry | None) -> None:
-        assert e is not None
-        self.height = e.height
-        self.bits = e.header.bits
-        self.time = e.header.time
+    return ancestor
 
 
-def _bv():
-    """The consensus block-rule module (a local interim copy until it is available)."""
-    try:
-        from regtest.consensus import block_validation as bv
-    except ImportError:
-        from regtest.chain import _interim_rules as bv
-    return bv
+def default_script_checker() -> "bv.ScriptChecker":
+    return bv.run_script_checks
 
 
 def check_block(block: Block, params: NetworkParams) -> None:
-    """Context-free block checks (Core's CheckBlock)."""
-    _bv().check_block(block, params)
+    """Context-free block checks (Core's CheckBlock; certificate rule on certificate networks)."""
+    bv.check_block(block, params)
 
 
 def check_block_contextual(block: Block, entry: BlockIndexEntry, params: NetworkParams) -> None:
-    """Checks that need the block's height and parent (Core's ContextualCheckBlock, plus the
-    certificate rule on certificate networks)."""
+    """Checks that need the block's height and parent (Core's ContextualCheckBlock)."""
     prev = entry.parent
     assert prev is not None
-    _bv().contextual_check_block(block, entry.height, prev.median_time_past(), params)
+    bv.contextual_check_block(block, entry.height, prev.median_time_past(), params)
 
 
 def connect_block(
-    block: Block, entry: BlockIndexEntry, view: CoinView, params: NetworkParams
+    block: Block,
+    entry: BlockIndexEntry,
+    view: CoinView,
+    params: NetworkParams,
+    ancestor: Callable[[int], BlockIndexEntry],
+    script_checker: bv.ScriptChecker = bv.run_script_checks,
 ) -> tuple[list[tuple[OutPoint, Coin]], list[tuple[OutPoint, Coin]]]:
-    """Inputs, amounts and scripts against the UTXO view: (spent coins, created coins)."""
+    """Inputs, amounts and scripts against the UTXO view: (spent coins, created coins).
+
+    `ancestor(h)` returns the block at height h on the chain being extended (O(1) on the
+    active chain); it serves BIP68 time locks and the BIP30/BIP34 rule."""
     prev = entry.parent
     assert prev is not None
-    res = _bv().connect_block(block, entry.height, view, params, prev.median_time_past())
-    return list(res.spent), list(res.created)
+    bip34 = ancestor(params.bip34_height).hash if params.bip34_height <= prev.height else None
+    res = bv.connect_block(
+        block, entry.height, view, params, prev.median_time_past(),
+        mtp_at=lambda h: ancestor(h).median_time_past(),
+        bip34_ancestor_hash=bip34,
+        script_checker=script_checker,
+    )
+    return res.spent, res.created
