@@ -39,6 +39,13 @@ def amount_to_sats(value: Any) -> int:
     raise ValueError("Amount is not a number or string")
 
 
+def _decimal(d: Decimal) -> str:
+    """Amounts (8 decimal places) in fixed notation; other numbers as they were written."""
+    if d.as_tuple().exponent == -8:  # type: ignore[comparison-overlap]
+        return format(d, "f")
+    return str(d).replace("E", "e")
+
+
 def _float(v: float) -> str:
     if v != v or v in (float("inf"), float("-inf")):
         return "null"
@@ -64,7 +71,7 @@ def _write(obj: Any, out: list[str], indent: int | None, level: int) -> None:
     elif isinstance(obj, int):
         out.append(str(int(obj)))
     elif isinstance(obj, Decimal):
-        out.append(format(obj, "f"))
+        out.append(_decimal(obj))
     elif isinstance(obj, float):
         out.append(_float(obj))
     elif isinstance(obj, dict):

@@ -176,13 +176,13 @@ class Params:
     def bool(self, name: str) -> bool:
         v = self.get(name)
         if not isinstance(v, bool):
-            raise RPCError(RPCErrorCode.MISC_ERROR, type_mismatch(v, "bool"))
+            raise RPCError(RPCErrorCode.TYPE_ERROR, type_mismatch(v, "bool"))
         return v
 
     def str(self, name: str) -> str:
         v = self.get(name)
         if not isinstance(v, str):
-            raise RPCError(RPCErrorCode.MISC_ERROR, type_mismatch(v, "string"))
+            raise RPCError(RPCErrorCode.TYPE_ERROR, type_mismatch(v, "string"))
         return v
 
     def hash(self, name: str) -> bytes:
@@ -195,7 +195,7 @@ class Params:
 
 def as_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, Decimal, float)):
-        raise RPCError(RPCErrorCode.MISC_ERROR, type_mismatch(v, "number"))
+        raise RPCError(RPCErrorCode.TYPE_ERROR, type_mismatch(v, "number"))
     if isinstance(v, int):
         if not -(2**63) <= v < 2**63:
             raise RPCError(RPCErrorCode.MISC_ERROR, "JSON integer out of range")
@@ -215,7 +215,7 @@ def _is_hex(s: str) -> bool:
 
 def parse_hex(v: Any, label: str) -> bytes:
     if not isinstance(v, str):
-        raise RPCError(RPCErrorCode.MISC_ERROR, type_mismatch(v, "string"))
+        raise RPCError(RPCErrorCode.TYPE_ERROR, type_mismatch(v, "string"))
     if not _is_hex(v):
         raise RPCError(
             RPCErrorCode.INVALID_PARAMETER, f"{label} must be hexadecimal string (not '{v}')"
@@ -225,7 +225,7 @@ def parse_hex(v: Any, label: str) -> bytes:
 
 def parse_hash(v: Any, label: str) -> bytes:
     if not isinstance(v, str):
-        raise RPCError(RPCErrorCode.MISC_ERROR, type_mismatch(v, "string"))
+        raise RPCError(RPCErrorCode.TYPE_ERROR, type_mismatch(v, "string"))
     if len(v) != 64:
         raise RPCError(
             RPCErrorCode.INVALID_PARAMETER, f"{label} must be of length 64 (not {len(v)}, for '{v}')"

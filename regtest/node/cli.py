@@ -1,0 +1,183 @@
+"""`potc-cli`: a command-line RPC client that behaves like bitcoin-cli.
+
+Reads the same configuration and the `.cookie`; positional arguments are sent as JSON where
+they parse as JSON and as strings otherwise; `-named` sends `name=value` pairs as an object.
+Strings print raw, other results as JSON with a 2-space indent; errors go to stderr as
+"error code: N\\nerror message:\\n..." with exit code |N|.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from regtest.node.rpc import jsonfmt
+from regtest.node.config import ConfigError, Settings, load_settings
+from regtest.node.rpc.auth import read_cookie
+
+IN_WARMUP = -28
+DEFAULT_TIMEOUT = 900
+
+
+class CLIError(Exception):
+    """Printed as `error: <message>` with exit code 1."""
+
+
+def parse_arg(text: str) -> Any:
+    try:
+        return jsonfmt.loads(text)
+    except ValueError:
+        return text
+
+
+def build_params(words: list[str], named: bool) -> list | dict:
+    if not named:
+        return [parse_arg(w) for w in words]
+    out: dict[str, Any] = {}
+    positional: list[Any] = []
+    for w in words:
+        name, eq, value = w.partition("=")
+        if not eq:
+            positional.append(parse_arg(w))
+            continue
+        if name in out:
+            raise CLIError(f"Parameter {name} specified multiple times")
+        out[name] = parse_arg(value)
+    if positional:
+        out["args"] = positional
+    return out
+
+
+def credentials(settings: Settings) -> str:
+    password = settings.get("rpcpassword") or ""
+    if password:
+        return f"{settings.get('rpcuser') or ''}:{password}"
+    path = Path(settings.get("rpccookiefile") or ".cookie")
+    if not path.is_absolute():
+        path = settings.chain_dir / path
+    cookie = read_cookie(path)
+    if cookie is None:
+        raise CLIError(
+            "Could not locate RPC credentials. No authentication cookie could be found, and RPC "
+            "password is not set.  See -rpcpassword and -stdinrpcpass.  Configuration file: "
+            f"({settings.datadir / 'potc.conf'})"
+        )
+    return f"{cookie[0]}:{cookie[1]}"
+
+
+class _Refused(Exception):
+    pass
+
+
+def call(settings: Settings, method: str, params: list | dict) -> dict:
+    """One JSON-RPC 1.0 call; returns the reply object (with result and error)."""
+    host = settings.get("rpcconnect") or "127.0.0.1"
+    port = settings.get_int("rpcport", settings.chain_info.rpc_port)
+    if ":" in host and not host.startswith("["):
+        host, _, p = host.rpartition(":")
+        port = int(p)
+    timeout = settings.get_int("rpcclienttimeout", DEFAULT_TIMEOUT) or None
+    body = jsonfmt.dumps({"method": method, "params": params, "id": 1}).encode()
+    # credentials are read per attempt: with -rpcwait the cookie appears when the server starts
+    auth = base64.b64encode(credentials(settings).encode()).decode()
+    conn = http.client.HTTPConnection(host.strip("[]"), port, timeout=timeout)
+    try:
+        conn.request("POST", "/", body, {"Content-Type": "application/json",
+                                         "Authorization": f"Basic {auth}"})
+        resp = conn.getresponse()
+        data = resp.read()
+    except (ConnectionRefusedError, socket.gaierror, OSError) as e:
+        raise _Refused(f"{host}:{port}") from e
+    finally:
+        conn.close()
+    if resp.status == 401:
+        raise CLIError("Authorization failed: Incorrect rpcuser or rpcpassword")
+    if resp.status >= 400 and resp.status not in (400, 404, 500):
+        raise CLIError(f"server returned HTTP error {resp.status}")
+    if not data:
+        raise CLIError(f"no response from server")
+    try:
+        reply = jsonfmt.loads(data)
+    except ValueError:
+        raise CLIError("couldn't parse reply from server") from None
+    if not isinstance(reply, dict):
+        raise CLIError("expected reply to have result, error and id properties")
+    return reply
+
+
+def format_result(result: Any) -> str:
+    if result is None:
+        return ""
+    if isinstance(result, str):
+        return result
+    return jsonfmt.dumps(result, indent=2)
+
+
+def run(argv: list[str], stdin=None) -> tuple[int, str, str]:
+    """(exit code, stdout text, stderr text) for one invocation; main() prints them."""
+    try:
+        settings, words = load_settings(argv, allow_positional=True)
+    except ConfigError as e:
+        return 1, "", f"Error: {e}\n"
+    if settings.get_bool("stdin"):
+        words = words + [line.rstrip("\n") for line in (stdin or sys.stdin)]
+    if not words:
+        return 1, "", "error: too few parameters (need at least command)\n"
+    method, args = words[0], words[1:]
+    try:
+        params = build_params(args, settings.get_bool("named"))
+    except CLIError as e:
+        return 1, "", f"error: {e}\n"
+    wait = settings.get_bool("rpcwait")
+    wait_timeout = settings.get_int("rpcwaittimeout", 0)
+    deadline = time.monotonic() + wait_timeout if wait_timeout > 0 else None
+    while True:
+        try:
+            reply = call(settings, method, params)
+        except _Refused as e:
+            if wait and (deadline is None or time.monotonic() < deadline):
+                time.sleep(0.2)
+                continue
+            if wait:
+                return 1, "", f"error: timeout on transient error: Could not connect to the server {e}\n"
+            return 1, "", (
+                f"error: Could not connect to the server {e}\n\nMake sure the potcd server is "
+                "running and that you are connecting to the correct RPC port.\n"
+                'Use "potc-cli -help" for more info.\n'
+            )
+        except CLIError as e:
+            if wait and "credentials" in str(e) and (deadline is None or time.monotonic() < deadline):
+                time.sleep(0.2)
+                continue
+            return 1, "", f"error: {e}\n"
+        error = reply.get("error")
+        if error is not None and wait and isinstance(error, dict) and error.get("code") == IN_WARMUP:
+            if deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+        break
+    if error is not None:
+        if isinstance(error, dict) and "code" in error and "message" in error:
+            code = int(error["code"])
+            return abs(code), "", f"error code: {code}\nerror message:\n{error['message']}\n"
+        return 1, "", f"error: {jsonfmt.dumps(error)}\n"
+    text = format_result(reply.get("result"))
+    return 0, (text + "\n") if text else "", ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    code, out, err = run(sys.argv[1:] if argv is None else argv)
+    if out:
+        sys.stdout.write(out)
+    if err:
+        sys.stderr.write(err)
+    return code & 0xFF if code > 255 else code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""`potcd`: the node daemon. Reads the configuration, opens the chainstate on the data
+directory, serves JSON-RPC and ZMQ, and shuts down cleanly on SIGTERM/SIGINT or `stop`.
+
+Start-up order follows bitcoind: RPC first in warm-up (every call answers -28), ZMQ, then the
+chain; the cookie is written when RPC starts and removed at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from regtest.node.config import ConfigError, Settings, load_settings, register_option
+from regtest.node.context import NodeContext
+from regtest.node.rpc.auth import AuthConfigError, Authenticator, CookieFile, RpcAuthEntry
+from regtest.node.rpc.envelope import Dispatcher
+from regtest.node.rpc.registry import load_all_methods
+from regtest.node.rpc.server import LOCALHOST_NETS, RPCServer, ServerOptions, ipv6_available
+
+log = logging.getLogger("potc")
+
+register_option("coordinatorpubkey", "Coordinator x-only public key (hex) that certificates must be signed with")
+register_option("rpcservertimeout", "Accepted for compatibility (ignored)")
+
+_OWN_FILES = {"debug.log", "potcd.pid", ".cookie", ".cookie.tmp", ".lock"}
+SHUTDOWN_DELAY = 0.1  # lets the `stop` reply leave before the server closes
+
+
+class _UTCFormatter(logging.Formatter):
+    converter = time.gmtime
+
+    def formatTime(self, record, datefmt=None):  # noqa: N802 - logging API
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", self.converter(record.created))
+
+
+def setup_logging(settings: Settings) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if settings.is_set("debug") and settings.get("debug") not in ("0",)
+                  else logging.INFO)
+    fmt = _UTCFormatter("%(asctime)s %(message)s")
+    logfile = Path(settings.get("debuglogfile") or "debug.log")
+    if not logfile.is_absolute():
+        logfile = settings.chain_dir / logfile
+    handler = logging.FileHandler(logfile)
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
+    if settings.get_bool("printtoconsole"):
+        console = logging.StreamHandler(sys.stdout)
+        console.setFormatter(fmt)
+        root.addHandler(console)
+
+
+def _parse_bind(text: str, default_port: int) -> tuple[str, int]:
+    host, port = text, default_port
+    if text.startswith("["):
+        end = text.find("]")
+        host = text[1:end]
+        rest = text[end + 1 :]
+        if rest.startswith(":"):
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        host, p = text.split(":")
+        port = int(p)
+    return host, port
+
+
+def _parse_allow(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        if "/" in text:
+            net, mask = text.split("/", 1)
+            if "." in mask and "." in net:  # network/netmask form
+                return ipaddress.ip_network(f"{net}/{mask}", strict=False)
+            return ipaddress.ip_network(text, strict=False)
+        return ipaddress.ip_network(text)
+    except ValueError:
+        raise ConfigError(
+            f"Invalid -rpcallowip subnet specification: {text}. Valid values are a single IP "
+            "(e.g. 1.2.3.4), a network/netmask (e.g. 1.2.3.4/255.255.255.0) or a network/CIDR "
+            "(e.g. 1.2.3.4/24)."
+        ) from None
+
+
+def server_options(settings: Settings) -> ServerOptions:
+    """Where RPC listens and whom it answers (Core: localhost unless rpcbind AND rpcallowip)."""
+    port = settings.get_int("rpcport", settings.chain_info.rpc_port)
+    allow = list(LOCALHOST_NETS) + [_parse_allow(a) for a in settings.get_all("rpcallowip")]
+    binds: list[tuple[str, int]] = []
+    if settings.is_set("rpcallowip") and settings.is_set("rpcbind"):
+        try:
+            binds = [_parse_bind(b, port) for b in settings.get_all("rpcbind")]
+        except ValueError:
+            raise ConfigError("Invalid -rpcbind value") from None
+    else:
+        if settings.is_set("rpcbind"):
+            log.warning("WARNING: option -rpcbind was ignored because -rpcallowip was not specified, "
+                        "refusing to allow everyone to connect")
+        binds = [("127.0.0.1", port)]
+        if ipv6_available():
+            binds.append(("::1", port))
+    return ServerOptions(binds=binds, allow=allow)
+
+
+def authenticator(settings: Settings) -> tuple[Authenticator, CookieFile | None]:
+    auth = Authenticator()
+    try:
+        auth.rpcauth = [RpcAuthEntry.parse(e) for e in settings.get_all("rpcauth") if e]
+    except AuthConfigError as e:
+        raise ConfigError(str(e)) from None
+    password = settings.get("rpcpassword") or ""
+    cookie = None
+    if password:
+        auth.add_plain(settings.get("rpcuser") or "", password)
+    elif settings.get("rpccookiefile") != "0":
+        path = Path(settings.get("rpccookiefile") or ".cookie")
+        if not path.is_absolute():
+            path = settings.chain_dir / path
+        cookie = CookieFile(path)
+    return auth, cookie
+
+
+def coordinator_keys(settings: Settings) -> tuple[bytes | None, bytes | None]:
+    """(private key, x-only public key) from -coordinatorkey / -coordinatorpubkey."""
+    priv = pub = None
+    text = settings.get("coordinatorkey")
+    if text:
+        try:
+            priv = bytes.fromhex(text)
+            if len(priv) != 32:
+                raise ValueError
+            from regtest.consensus.certificate import xonly_pubkey
+
+            pub = xonly_pubkey(priv)
+        except ValueError:
+            raise ConfigError("Invalid -coordinatorkey: expected 64 hex digits of a private key") from None
+    text = settings.get("coordinatorpubkey")
+    if text:
+        try:
+            given = bytes.fromhex(text)
+            if len(given) != 32:
+                raise ValueError
+        except ValueError:
+            raise ConfigError("Invalid -coordinatorpubkey: expected 64 hex digits (x-only key)") from None
+        if pub is not None and pub != given:
+            raise ConfigError("-coordinatorpubkey does not match -coordinatorkey")
+        pub = given
+    return priv, pub
+
+
+@dataclass
+class Node:
+    settings: Settings
+    ctx: NodeContext
+    server: RPCServer
+    dispatcher: Dispatcher
+    cookie: CookieFile | None
+    stop_event: asyncio.Event
+
+    async def run(self) -> None:
+        from regtest.node.zmq_notify import ZmqPublisher, parse_notifier_options
+
+        s = self.settings
+        self.dispatcher.warmup = "RPC server started"
+        await self.server.start()
+        if self.cookie is not None:
+            password = self.cookie.write()
+            self.server.auth.add_plain("__cookie__", password)
+            log.info("Generated RPC authentication cookie %s", self.cookie.path)
+        try:
+            notifiers = parse_notifier_options(s.get_all, s.get)
+            self.ctx.zmq = ZmqPublisher(notifiers, self._raw_block, self.ctx.is_initial_block_download)
+            self.ctx.zmq.start()
+            self.dispatcher.warmup = "Loading block index…"
+            self._open_chain()
+            self.dispatcher.warmup = None
+            log.info("init message: Done loading")
+            await self.stop_event.wait()
+        finally:
+            await self.shutdown()
+
+    def _raw_block(self, block_hash: bytes) -> bytes | None:
+        cs = self.ctx.chainstate
+        return cs.get_raw_block(block_hash) if cs is not None else None
+
+    def _open_chain(self) -> None:
+        from regtest.chain.chainstate import Chainstate
+
+        chain_dir = self.settings.chain_dir
+        fresh = not any(p.name not in _OWN_FILES for p in chain_dir.iterdir())
+        cs = Chainstate.open(str(chain_dir), self.ctx.params)
+        self.ctx.chainstate = cs
+        if self.settings.get_bool("txindex"):
+            from regtest.node.txindex import TxIndex
+
+            self.ctx.txindex = TxIndex(chain_dir / "indexes" / "txindex.sqlite")
+            self.ctx.txindex.sync(cs)
+            cs.add_listener(self.ctx.txindex)
+        if self.ctx.zmq is not None:
+            if fresh:  # bitcoind publishes the genesis connection before RPC clients can listen
+                genesis = cs.get_block(cs.tip.hash)
+                if genesis is not None:
+                    self.ctx.zmq.block_connected(genesis, cs.tip)
+                    self.ctx.zmq.tip_changed(cs.tip)
+            cs.add_listener(self.ctx.zmq)
+        log.info("Loaded best chain: hashBestChain=%s height=%d", cs.tip.hash_hex, cs.height)
+
+    def request_stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(SHUTDOWN_DELAY, self.stop_event.set)
+
+    async def shutdown(self) -> None:
+        log.info("Shutdown: In progress...")
+        self.dispatcher.warmup = "Shutting down"
+        await self.server.stop()
+        if self.cookie is not None:
+            self.cookie.remove()
+        if self.ctx.zmq is not None:
+            self.ctx.zmq.stop()
+        if self.ctx.txindex is not None:
+            self.ctx.txindex.close()
+        if self.ctx.chainstate is not None:
+            self.ctx.chainstate.close()
+        log.info("Shutdown: done")
+
+
+def build_node(settings: Settings) -> Node:
+    from regtest.consensus.params import get_params
+
+    priv, pub = coordinator_keys(settings)
+    params = get_params(settings.chain, pub) if pub is not None else get_params(settings.chain)
+    options = server_options(settings)
+    auth, cookie = authenticator(settings)
+    stop_event = asyncio.Event()
+    ctx = NodeContext(settings=settings, params=params, coordinator_privkey=priv)
+    dispatcher = Dispatcher(load_all_methods(), ctx)
+    node = Node(settings, ctx, RPCServer(dispatcher, auth, options), dispatcher, cookie, stop_event)
+    ctx.request_stop = node.request_stop
+    return node
+
+
+def _pid_path(settings: Settings) -> Path:
+    p = Path(settings.get("pid") or "potcd.pid")
+    return p if p.is_absolute() else settings.chain_dir / p
+
+
+async def _amain(settings: Settings) -> None:
+    node = build_node(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, node.stop_event.set)
+    await node.run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "-help", "--help", "-?") for a in argv):
+        from regtest.node.config import OPTIONS
+
+        print("Usage: potcd [options]\n\nOptions:")
+        for spec in sorted(OPTIONS.values(), key=lambda s: s.name):
+            print(f"  -{spec.name}=<value>\n       {spec.help}")
+        return 0
+    try:
+        settings, _ = load_settings(argv)
+        settings.chain_dir.mkdir(parents=True, exist_ok=True)
+        setup_logging(settings)
+        for w in settings.warnings:
+            log.warning("Warning: %s", w)
+        server_options(settings)  # validate before anything is created
+        authenticator(settings)
+        coordinator_keys(settings)
+    except ConfigError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    from regtest.node.zmq_notify import ZmqConfigError
+
+    pid_path = _pid_path(settings)
+    pid_path.write_text(f"{os.getpid()}\n")
+    log.info("potcd starting, chain=%s datadir=%s", settings.chain, settings.datadir)
+    try:
+        asyncio.run(_amain(settings))
+    except (ConfigError, ZmqConfigError) as e:
+        log.error("Error: %s", e)
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        log.error("Error: %s", e)
+        print(f"Error: Unable to start: {e}", file=sys.stderr)
+        return 1
+    finally:
+        try:
+            pid_path.unlink()
+        except FileNotFoundError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
