@@ -6,10 +6,11 @@ serialized transaction, input index, spent outputs and flags, plus our error nam
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from regtest.consensus.script_error import ScriptError
@@ -50,10 +51,14 @@ def differential(
     """Run `examples` derandomized cases; also require both verdicts to occur often enough,
     so a generator that silently degenerates (everything invalid) fails the test."""
     seen: Counter = Counter()
+    # CI runs are derandomized (reproducible). For a longer exploratory sweep set
+    # POTC_DIFF_SEED=<int> (a different, still reproducible, stream) and POTC_DIFF_SCALE=<k>.
+    sweep_seed = os.environ.get("POTC_DIFF_SEED")
+    scale = float(os.environ.get("POTC_DIFF_SCALE", "1"))
 
     @settings(
-        max_examples=examples,
-        derandomize=True,
+        max_examples=max(1, int(examples * scale)),
+        derandomize=sweep_seed is None,
         database=None,
         deadline=None,
         print_blob=True,
@@ -64,9 +69,11 @@ def differential(
         seen[assert_same_verdict(case)] += 1
         seen[case.label] += 1
 
+    if sweep_seed is not None:
+        run = seed(int(sweep_seed))(run)
     run()
-    assert seen[True] >= min_valid, f"too few valid cases: {seen}"
-    assert seen[False] >= min_invalid, f"too few invalid cases: {seen}"
+    assert seen[True] >= min_valid * min(scale, 1), f"too few valid cases: {seen}"
+    assert seen[False] >= min_invalid * min(scale, 1), f"too few invalid cases: {seen}"
     return seen
 
 
