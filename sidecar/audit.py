@@ -104,7 +104,10 @@ def audit_cycle(cert: Certificate | bytes, log: dict[str, Any]) -> AuditReport:
         if not verify_proof(leaf, p, cert.contributions_root):
             raise AuditError("merkle proof does not verify")
     sw = log.get("score_weights", {})
-    w = ScoreWeights(int(sw.get("loss", -1)), int(sw.get("params", -1)))
+    try:
+        w = ScoreWeights(int(sw["loss"]), int(sw["params"]), int(sw["min_gain"]))
+    except (KeyError, TypeError, ValueError):
+        raise AuditError("log has no valid score weights") from None
     scores = [entry_score(e, w) for e in entries]
     if scores != [e["score"] for e in entries]:
         raise AuditError("a published score does not follow from its metrics")

@@ -35,6 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cap-permille", type=int, default=500)
     p.add_argument("--weight-loss", type=int, default=700)
     p.add_argument("--weight-params", type=int, default=300)
+    p.add_argument("--min-gain", type=int, default=500, help="minimum held-out gain to score (micro-units)")
     p.add_argument("--max-norm", type=float, default=25.0)
     p.add_argument("--train", default='{"steps": 50, "lr": 0.05, "batch": 64}', help="training hints (JSON)")
     p.add_argument("--no-early-close", action="store_true")
@@ -50,7 +51,7 @@ async def serve(args: argparse.Namespace) -> None:
     cfg = CoordinatorConfig(
         datadir=args.datadir, task=args.task, task_kwargs=json.loads(args.task_args),
         cycle_seconds=args.cycle_seconds, heldout_size=args.heldout_size, cap_permille=args.cap_permille,
-        score_weights=ScoreWeights(args.weight_loss, args.weight_params), limits=VerifyLimits(max_norm=args.max_norm),
+        score_weights=ScoreWeights(args.weight_loss, args.weight_params, args.min_gain), limits=VerifyLimits(max_norm=args.max_norm),
         train_hints=json.loads(args.train), early_close=not args.no_early_close)
     coord = Coordinator(cfg, publisher=publisher)
     await coord.start()

@@ -97,6 +97,7 @@ class Coordinator:
         self.cpu_verify = 0.0
         self.cpu_close = 0.0
         self._stop = False
+        self.republish_interval = 2.0
 
     # --- start-up and recovery ----------------------------------------------------------------
     async def start(self) -> None:
@@ -321,9 +322,12 @@ class Coordinator:
             else:
                 self.wake.clear()
                 try:
-                    await asyncio.wait_for(self.wake.wait(), 1.0)
+                    await asyncio.wait_for(self.wake.wait(), self.republish_interval)
                 except asyncio.TimeoutError:
-                    pass
+                    # Sealed and the tip has not moved: the node may have missed the block
+                    # (a PUB socket drops messages to late subscribers), so announce it again.
+                    if c is not None and c.state == "sealed" and self.tip is not None and c.parent == self.tip.hash:
+                        self._republish(c.parent, c.height)
 
     def stop(self) -> None:
         self._stop = True
@@ -382,7 +386,7 @@ class Coordinator:
             "cycle": c.id, "parent": c.parent.hex(), "parent_display": hash_to_hex(c.parent), "height": c.height,
             "seed_commitment": seed_commitment(c.seed).hex(), "seed": c.seed.hex(),
             "base_model": c.base_model, "model_after": model_after,
-            "score_weights": {"loss": w.loss, "params": w.params}, "cap_permille": self.cfg.cap_permille,
+            "score_weights": {"loss": w.loss, "params": w.params, "min_gain": w.min_gain}, "cap_permille": self.cfg.cap_permille,
             "fallback_payout": self.fallback_payout.hex(),
             "heldout_loss_before": quantise(self.verifier.heldout_before), "heldout_loss_after": quantise(loss_after),
             "test_accuracy": acc, "merged": [entries[idx_map[i]]["miner"] for i in merged],
