@@ -299,7 +299,7 @@ def connect_block(
                         f"CheckTxInputs: inputs missing/spent in transaction {tx.txid_hex}",
                     )
                 coins.append(coin)
-            fee = _check_tx_inputs(tx, coins, height)
+            fee = check_tx_inputs(tx, coins, height)
             fees += fee
             if not money_range(fees):
                 raise BlockValidationError(
@@ -341,8 +341,9 @@ def connect_block(
     return result
 
 
-def _check_tx_inputs(tx: Transaction, coins: Sequence[Coin], spend_height: int) -> int:
-    """Core's Consensus::CheckTxInputs after the inputs were found: maturity and amounts."""
+def check_tx_inputs(tx: Transaction, coins: Sequence[Coin], spend_height: int) -> int:
+    """Core's Consensus::CheckTxInputs once the inputs were found: maturity and amounts.
+    Returns the fee; raises BlockValidationError (mempool callers map the reason)."""
     value_in = 0
     for coin in coins:
         if coin.is_coinbase and spend_height - coin.height < COINBASE_MATURITY:
@@ -362,3 +363,6 @@ def _check_tx_inputs(tx: Transaction, coins: Sequence[Coin], spend_height: int) 
     if not money_range(fee):
         raise BlockValidationError("bad-txns-fee-outofrange", "fee out of range")
     return fee
+
+
+_check_tx_inputs = check_tx_inputs  # older name, still imported by the mempool
