@@ -40,6 +40,23 @@ def parse_der_lax(sig: bytes) -> tuple[bytes, bytes] | None:
     bytes (after leading zeros) parses but yields r = s = 0, which never verifies.
     """
     n = len(sig)
+    # Fast path: short-form lengths throughout (every strict-DER signature). Same result as
+    # the general walk below, which ignores trailing bytes exactly like this does.
+    if n >= 6 and sig[0] == 0x30 and sig[1] < 0x80 and sig[2] == 0x02:
+        len_r = sig[3]
+        if len_r < 0x80 and len_r <= n - 4 and 6 + len_r <= n and sig[4 + len_r] == 0x02:
+            len_s = sig[5 + len_r]
+            if len_s < 0x80 and len_s <= n - 6 - len_r:
+                r = sig[4 : 4 + len_r].lstrip(b"\x00")
+                s = sig[6 + len_r : 6 + len_r + len_s].lstrip(b"\x00")
+                if len(r) > 32 or len(s) > 32:
+                    return _ZERO32, _ZERO32
+                return r.rjust(32, b"\x00"), s.rjust(32, b"\x00")
+    return _parse_der_lax_slow(sig)
+
+
+def _parse_der_lax_slow(sig: bytes) -> tuple[bytes, bytes] | None:
+    n = len(sig)
     pos = 0
     if pos == n or sig[pos] != 0x30:
         return None
@@ -93,9 +110,19 @@ def parse_der_lax(sig: bytes) -> tuple[bytes, bytes] | None:
     return out[0], out[1]
 
 
+# The low-S check and the verification parse the same signature back to back: remember one.
+_LAST_PARSE: tuple[bytes | None, tuple[bytes, bytes] | None] = (None, None)
+
+
 def _parse_sig_object(sig_der: bytes):
     """A libsecp256k1 signature object from a lax-DER signature (no hash type), or None."""
-    rs = parse_der_lax(sig_der)
+    global _LAST_PARSE
+    last = _LAST_PARSE
+    if last[0] == sig_der:
+        rs = last[1]
+    else:
+        rs = parse_der_lax(sig_der)
+        _LAST_PARSE = (sig_der, rs)
     if rs is None:
         return None
     sigobj = _new("secp256k1_ecdsa_signature *")
@@ -163,6 +190,43 @@ def is_compressed_pubkey(pubkey: bytes) -> bool:
 
 
 # --- verification ------------------------------------------------------------------------
+# Parsed public keys, keyed by their encoding: parsing a compressed key costs a square root,
+# and keys repeat (address reuse, multisig cosigners). Bounded; cleared wholesale when full.
+_PUBKEY_CACHE: dict[bytes, object] = {}
+_XONLY_CACHE: dict[bytes, object] = {}
+_CACHE_MAX = 4096
+
+
+def _parse_pubkey(pubkey: bytes):
+    pk = _PUBKEY_CACHE.get(pubkey)
+    if pk is None:
+        pk = _new("secp256k1_pubkey *")
+        if not _ec_pubkey_parse(_CTX, pk, pubkey, len(pubkey)):
+            return None
+        if len(_PUBKEY_CACHE) >= _CACHE_MAX:
+            _PUBKEY_CACHE.clear()
+        _PUBKEY_CACHE[pubkey] = pk
+    return pk
+
+
+def _parse_xonly(key: bytes):
+    pk = _XONLY_CACHE.get(key)
+    if pk is None:
+        pk = _new("secp256k1_xonly_pubkey *")
+        if not _xonly_parse(_CTX, pk, key):
+            return None
+        if len(_XONLY_CACHE) >= _CACHE_MAX:
+            _XONLY_CACHE.clear()
+        _XONLY_CACHE[key] = pk
+    return pk
+
+
+def is_valid_pubkey(pubkey: bytes) -> bool:
+    """Does libsecp256k1 accept this encoding (compressed, uncompressed or hybrid)?"""
+    n = len(pubkey)
+    return (n == 33 or n == 65) and _parse_pubkey(bytes(pubkey)) is not None
+
+
 def verify_ecdsa(sig_der: bytes, pubkey: bytes, msg32: bytes) -> bool:
     """Core's CPubKey::Verify: lax DER, S normalised, any parseable (incl. hybrid) pubkey."""
     n = len(pubkey)
@@ -170,8 +234,8 @@ def verify_ecdsa(sig_der: bytes, pubkey: bytes, msg32: bytes) -> bool:
         return False
     if not sig_der:
         return False
-    pk = _new("secp256k1_pubkey *")
-    if not _ec_pubkey_parse(_CTX, pk, pubkey, n):
+    pk = _parse_pubkey(pubkey)
+    if pk is None:
         return False
     sigobj = _parse_sig_object(sig_der)
     if not sigobj:
@@ -184,8 +248,8 @@ def verify_schnorr(sig64: bytes, xonly_pubkey: bytes, msg32: bytes) -> bool:
     """BIP340 verification of a 64-byte signature against a 32-byte x-only key."""
     if len(sig64) != 64 or len(xonly_pubkey) != 32:
         return False
-    pk = _new("secp256k1_xonly_pubkey *")
-    if not _xonly_parse(_CTX, pk, xonly_pubkey):
+    pk = _parse_xonly(xonly_pubkey)
+    if pk is None:
         return False
     return bool(_schnorr_verify(_CTX, sig64, msg32, 32, pk))
 
@@ -198,8 +262,8 @@ def check_tap_tweak(output_key: bytes, internal_key: bytes, merkle_root: bytes |
     """Is `output_key` (with `parity`) the BIP341 tweak of `internal_key` by `merkle_root`?"""
     if len(internal_key) != 32 or len(output_key) != 32:
         return False
-    pk = _new("secp256k1_xonly_pubkey *")
-    if not _xonly_parse(_CTX, pk, internal_key):
+    pk = _parse_xonly(internal_key)
+    if pk is None:
         return False
     tweak = tap_tweak_hash(internal_key, merkle_root)
     return bool(_tweak_add_check(_CTX, output_key, parity & 1, pk, tweak))

@@ -930,6 +930,16 @@ def verify_script(
 def _verify_script(
     script_sig: bytes, script_pubkey: bytes, witness: Sequence[bytes], flags: int, checker: TxChecker
 ) -> None:
+    if not script_sig and flags & F_WITNESS:
+        wp = witness_program(script_pubkey)
+        if wp is not None:
+            # Native witness spend. Evaluating `OP_n <program>` on an empty stack can only
+            # leave [n, program] (its pushes are minimal), so just check the program is true;
+            # P2SH cannot apply, and the stack is cut to one item before CLEANSTACK.
+            if not cast_to_bool(wp[1]):
+                raise ScriptFailure(E.EVAL_FALSE)
+            verify_witness_program(witness, wp[0], wp[1], flags, checker, False)
+            return
     if flags & F_SIGPUSHONLY and not is_push_only(script_sig):
         raise ScriptFailure(E.SIG_PUSHONLY)
     had_witness = False

@@ -46,7 +46,8 @@ class PrecomputedTxData:
     """Per-transaction data reused across all inputs' signature checks (Core's PrecomputedTxData)."""
 
     __slots__ = (
-        "tx", "spent_outputs", "_prevouts", "_sequences", "_outputs", "_bip143", "_bip341",
+        "tx", "spent_outputs", "_prevouts", "_sequences", "_outputs", "_bip143", "_bip143_all",
+        "_bip341",
     )
 
     def __init__(self, tx: Transaction, spent_outputs: Sequence[TxOut]) -> None:
@@ -60,6 +61,7 @@ class PrecomputedTxData:
         self._sequences: list[bytes] | None = None
         self._outputs: list[bytes] | None = None
         self._bip143: tuple[bytes, bytes, bytes] | None = None
+        self._bip143_all: tuple[bytes, bytes] | None = None
         self._bip341: tuple[bytes, bytes, bytes, bytes, bytes] | None = None
 
     # serialized pieces ---------------------------------------------------------------------
@@ -88,6 +90,19 @@ class PrecomputedTxData:
         return o
 
     # midstates ----------------------------------------------------------------------------
+    @property
+    def bip143_all(self) -> tuple[bytes, bytes]:
+        """BIP143 preimage head (version, hashPrevouts, hashSequence) and tail (hashOutputs,
+        locktime, hash type) for SIGHASH_ALL."""
+        h = self._bip143_all
+        if h is None:
+            hp, hs, ho = self.bip143
+            h = self._bip143_all = (
+                _I32(self.tx.version) + hp + hs,
+                ho + _U32(self.tx.locktime) + b"\x01\x00\x00\x00",
+            )
+        return h
+
     @property
     def bip143(self) -> tuple[bytes, bytes, bytes]:
         """(hashPrevouts, hashSequence, hashOutputs), double SHA256."""
@@ -204,6 +219,17 @@ def segwit_v0_sighash(
     txdata: PrecomputedTxData,
 ) -> bytes:
     """BIP143 signature hash (scriptCode committed as is, OP_CODESEPARATORs included)."""
+    if hash_type == 1:  # SIGHASH_ALL, by far the most common: fixed head and tail per tx
+        head, tail = txdata.bip143_all
+        return _dsha(b"".join((
+            head,
+            txdata.prevouts[n_in],
+            ser_compact_size(len(script_code)),
+            script_code,
+            _I64(amount),
+            txdata.sequences[n_in],
+            tail,
+        )))
     base = hash_type & 0x1F
     acp = hash_type & SIGHASH_ANYONECANPAY
     h_prevouts, h_sequence, h_outputs = txdata.bip143
