@@ -328,11 +328,8 @@ def decode_address(text: str, prefixes: AddressPrefixes) -> DecodedAddress:
     try:
         raw = b58check_decode(text)
     except ValueError:
-        try:  # a bech32 string of another network
-            bech32_decode(text)
-            raise AddressError(_ERR_BOTH)
-        except ValueError:
-            pass
+        if _is_bech32(text):  # a segwit address of another network
+            raise AddressError(_ERR_BOTH) from None
         raise AddressError(_ERR_B58 if _all_base58(text) else _ERR_BOTH) from None
     if len(raw) == 21 and raw[0] == prefixes.p2pkh:
         return DecodedAddress(p2pkh_script(raw[1:]), False)
@@ -341,6 +338,14 @@ def decode_address(text: str, prefixes: AddressPrefixes) -> DecodedAddress:
     if len(raw) == 21:
         raise AddressError("Invalid or unsupported Base58-encoded address.")
     raise AddressError("Invalid length for Base58 address (P2PKH or P2SH)")
+
+
+def _is_bech32(text: str) -> bool:
+    try:
+        bech32_decode(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _all_base58(text: str) -> bool:

@@ -49,8 +49,9 @@ class HttpReply:
 
 @dataclass
 class TestNode:
-    __test__ = False  # a helper, not a test class
     """One potcd process. `extra_args` go on its command line; `conf` into potc.conf."""
+
+    __test__ = False  # a helper, not a test class
 
     datadir: Path
     extra_args: list[str] = field(default_factory=list)
