@@ -249,61 +249,124 @@ def taproot_output(
 
 
 # --- standard spends (used by the benchmark and as the differential baseline) -----------
-def spend_p2pkh(shape: TxShape, key: Key, flags: int, hashtype: int = SIGHASH_ALL, amount: int = 100_000) -> Case:
+#: (unsigned tx, spent outputs, input index) -> (scriptSig, witness)
+IndexedUnlocker = Callable[[Transaction, tuple[TxOut, ...], int], tuple[bytes, tuple[bytes, ...]]]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One coin to spend: its output script, amount, and how to unlock it at any index."""
+
+    kind: str
+    script_pubkey: bytes
+    amount: int
+    unlock: IndexedUnlocker
+
+
+def p2pkh_input(key: Key, hashtype: int = SIGHASH_ALL, amount: int = 100_000) -> InputSpec:
     spk = p2pkh_script(key.pub)
 
-    def unlock(tx: Transaction, spent: tuple[TxOut, ...]) -> tuple[bytes, tuple[bytes, ...]]:
-        sig = sign_legacy(key, tx, shape.index, spk, hashtype)
-        return push_data(sig) + push_data(key.pub), ()
+    def unlock(tx: Transaction, spent: tuple[TxOut, ...], i: int) -> tuple[bytes, tuple[bytes, ...]]:
+        return push_data(sign_legacy(key, tx, i, spk, hashtype)) + push_data(key.pub), ()
 
-    return build_case(shape, spk, amount, unlock, flags, "p2pkh")
+    return InputSpec("p2pkh", spk, amount, unlock)
+
+
+def p2wpkh_input(key: Key, hashtype: int = SIGHASH_ALL, amount: int = 100_000) -> InputSpec:
+    code = p2pkh_script(key.pub)
+
+    def unlock(tx: Transaction, spent: tuple[TxOut, ...], i: int) -> tuple[bytes, tuple[bytes, ...]]:
+        return b"", (sign_v0(key, tx, i, code, amount, hashtype), key.pub)
+
+    return InputSpec("p2wpkh", p2wpkh_script(key.pub), amount, unlock)
+
+
+def p2sh_multisig_input(
+    keys: Sequence[Key], m: int, hashtype: int = SIGHASH_ALL, amount: int = 100_000
+) -> InputSpec:
+    redeem = multisig_script(m, [k.pub for k in keys])
+
+    def unlock(tx: Transaction, spent: tuple[TxOut, ...], i: int) -> tuple[bytes, tuple[bytes, ...]]:
+        sigs = [sign_legacy(k, tx, i, redeem, hashtype) for k in keys[:m]]
+        return bytes([OP_0]) + b"".join(push_data(s) for s in sigs) + push_data(redeem), ()
+
+    return InputSpec(f"p2sh-multisig-{m}of{len(keys)}", p2sh_script(redeem), amount, unlock)
+
+
+def p2tr_key_input(key: Key, hashtype: int = SIGHASH_DEFAULT, amount: int = 100_000) -> InputSpec:
+    out = taproot_output(key)
+
+    def unlock(tx: Transaction, spent: tuple[TxOut, ...], i: int) -> tuple[bytes, tuple[bytes, ...]]:
+        return b"", (sign_taproot(out.tweaked_secret, tx, i, spent, hashtype),)
+
+    return InputSpec("p2tr-key", out.script_pubkey, amount, unlock)
+
+
+def p2tr_script_input(
+    internal: Key, leaf_key: Key, n_other_leaves: int = 3, amount: int = 100_000
+) -> InputSpec:
+    """Script path through a `<x> OP_CHECKSIG` leaf among a few others."""
+    leaf = push_data(leaf_key.xonly) + bytes([OP_CHECKSIG])
+    leaves = [(TAPROOT_LEAF_TAPSCRIPT, leaf)] + [
+        (TAPROOT_LEAF_TAPSCRIPT, push_int(i + 1) + bytes([OP_EQUAL])) for i in range(n_other_leaves)
+    ]
+    out = taproot_output(internal, leaves)
+    lh = tapleaf_hash(leaf)
+
+    def unlock(tx: Transaction, spent: tuple[TxOut, ...], i: int) -> tuple[bytes, tuple[bytes, ...]]:
+        sig = sign_taproot(leaf_key.secret, tx, i, spent, SIGHASH_DEFAULT, leaf_hash=lh)
+        return b"", (sig, leaf, out.control_blocks[0])
+
+    return InputSpec("p2tr-script", out.script_pubkey, amount, unlock)
+
+
+def build_signed_tx(
+    inputs: Sequence[InputSpec],
+    outputs: Sequence[TxOut],
+    version: int = 2,
+    locktime: int = 0,
+    seed: int = 0,
+) -> tuple[Transaction, tuple[TxOut, ...]]:
+    """A transaction spending every coin in `inputs`, each input signed; with its spent outputs."""
+    spent = tuple(TxOut(s.amount, s.script_pubkey) for s in inputs)
+    vin = [TxIn(_prevout(seed, i), b"", 0xFFFFFFFF - (i & 1)) for i in range(len(inputs))]
+    unsigned = Transaction(version, tuple(vin), tuple(outputs), locktime)
+    for i, spec in enumerate(inputs):
+        script_sig, witness = spec.unlock(unsigned, spent, i)
+        vin[i] = replace(vin[i], script_sig=script_sig, witness=tuple(witness))
+    return Transaction(version, tuple(vin), tuple(outputs), locktime), spent
+
+
+def _single(shape: TxShape, spec: InputSpec, flags: int) -> Case:
+    return build_case(
+        shape,
+        spec.script_pubkey,
+        spec.amount,
+        lambda tx, spent: spec.unlock(tx, spent, shape.index),
+        flags,
+        spec.kind,
+    )
+
+
+def spend_p2pkh(shape: TxShape, key: Key, flags: int, hashtype: int = SIGHASH_ALL, amount: int = 100_000) -> Case:
+    return _single(shape, p2pkh_input(key, hashtype, amount), flags)
 
 
 def spend_p2wpkh(shape: TxShape, key: Key, flags: int, hashtype: int = SIGHASH_ALL, amount: int = 100_000) -> Case:
-    spk = p2wpkh_script(key.pub)
-    code = p2pkh_script(key.pub)
-
-    def unlock(tx: Transaction, spent: tuple[TxOut, ...]) -> tuple[bytes, tuple[bytes, ...]]:
-        return b"", (sign_v0(key, tx, shape.index, code, amount, hashtype), key.pub)
-
-    return build_case(shape, spk, amount, unlock, flags, "p2wpkh")
+    return _single(shape, p2wpkh_input(key, hashtype, amount), flags)
 
 
 def spend_p2sh_multisig(
     shape: TxShape, keys: Sequence[Key], m: int, flags: int, hashtype: int = SIGHASH_ALL, amount: int = 100_000
 ) -> Case:
-    redeem = multisig_script(m, [k.pub for k in keys])
-    spk = p2sh_script(redeem)
-
-    def unlock(tx: Transaction, spent: tuple[TxOut, ...]) -> tuple[bytes, tuple[bytes, ...]]:
-        sigs = [sign_legacy(k, tx, shape.index, redeem, hashtype) for k in keys[:m]]
-        return bytes([OP_0]) + b"".join(push_data(s) for s in sigs) + push_data(redeem), ()
-
-    return build_case(shape, spk, amount, unlock, flags, "p2sh-multisig")
+    return _single(shape, p2sh_multisig_input(keys, m, hashtype, amount), flags)
 
 
 def spend_p2tr_key(shape: TxShape, key: Key, flags: int, hashtype: int = SIGHASH_DEFAULT, amount: int = 100_000) -> Case:
-    out = taproot_output(key)
-
-    def unlock(tx: Transaction, spent: tuple[TxOut, ...]) -> tuple[bytes, tuple[bytes, ...]]:
-        return b"", (sign_taproot(out.tweaked_secret, tx, shape.index, spent, hashtype),)
-
-    return build_case(shape, out.script_pubkey, amount, unlock, flags, "p2tr-key")
+    return _single(shape, p2tr_key_input(key, hashtype, amount), flags)
 
 
 def spend_p2tr_script_checksig(
     shape: TxShape, internal: Key, leaf_key: Key, flags: int, n_other_leaves: int = 3, amount: int = 100_000
 ) -> Case:
-    """Script path through a `<x> OP_CHECKSIG` leaf among a few others."""
-    leaf = push_data(leaf_key.xonly) + bytes([OP_CHECKSIG])
-    leaves = [(TAPROOT_LEAF_TAPSCRIPT, leaf)] + [
-        (TAPROOT_LEAF_TAPSCRIPT, push_int(i + 1) + bytes([0x87])) for i in range(n_other_leaves)
-    ]
-    out = taproot_output(internal, leaves)
-    lh = tapleaf_hash(leaf)
-
-    def unlock(tx: Transaction, spent: tuple[TxOut, ...]) -> tuple[bytes, tuple[bytes, ...]]:
-        sig = sign_taproot(leaf_key.secret, tx, shape.index, spent, SIGHASH_DEFAULT, leaf_hash=lh)
-        return b"", (sig, leaf, out.control_blocks[0])
-
-    return build_case(shape, out.script_pubkey, amount, unlock, flags, "p2tr-script")
+    return _single(shape, p2tr_script_input(internal, leaf_key, n_other_leaves, amount), flags)
