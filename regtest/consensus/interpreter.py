@@ -398,11 +398,9 @@ def eval_script(
     try:
         _eval(stack, script, flags, checker, sigversion, execdata if execdata is not None else ExecData())
     except ScriptNumError:
+        # Core catches scriptnum_error around EvalScript. Any other exception is a bug of
+        # ours and is deliberately not turned into a verdict.
         raise ScriptFailure(E.SCRIPTNUM) from None
-    except ScriptFailure:
-        raise
-    except (IndexError, ValueError, OverflowError):  # defensive: Core's catch (...)
-        raise ScriptFailure(E.UNKNOWN_ERROR) from None
 
 
 def _eval(
