@@ -61,6 +61,14 @@ def money_range(value: int) -> bool:
     return 0 <= value <= MAX_MONEY
 
 
+def format_money(value: int) -> str:
+    """Core's FormatMoney: BTC with trailing zeros trimmed to at least two decimals."""
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 100_000_000)
+    digits = f"{frac:08d}".rstrip("0").ljust(2, "0")
+    return f"{sign}{whole}.{digits}"
+
+
 def median_time_past(times: Sequence[int]) -> int:
     """Median of (up to) the last 11 block times, as Core's GetMedianTimePast."""
     window = sorted(times[-11:])
@@ -303,7 +311,10 @@ def connect_block(
                         f"CheckTxInputs: inputs missing/spent in transaction {tx.txid_hex}",
                     )
                 coins.append(coin)
-            fee = check_tx_inputs(tx, coins, height)
+            try:
+                fee = check_tx_inputs(tx, coins, height)
+            except BlockValidationError as e:
+                raise BlockValidationError(e.reason, f"{e.debug} in transaction {tx.txid_hex}") from None
             fees += fee
             if not money_range(fees):
                 raise BlockValidationError(
@@ -357,11 +368,12 @@ def check_tx_inputs(tx: Transaction, coins: Sequence[Coin], spend_height: int) -
             )
         value_in += coin.value
         if not money_range(coin.value) or not money_range(value_in):
-            raise BlockValidationError("bad-txns-inputvalues-outofrange", "inputs values out of range")
+            raise BlockValidationError("bad-txns-inputvalues-outofrange", "txin values out of range")
     value_out = sum(out.value for out in tx.vout)
     if value_in < value_out:
         raise BlockValidationError(
-            "bad-txns-in-belowout", f"value in ({value_in}) < value out ({value_out}) in transaction {tx.txid_hex}"
+            "bad-txns-in-belowout",
+            f"value in ({format_money(value_in)}) < value out ({format_money(value_out)})",
         )
     fee = value_in - value_out
     if not money_range(fee):

@@ -412,3 +412,12 @@ def test_median_time_past():
     assert median_time_past([5]) == 5
     assert median_time_past([1, 9, 3]) == 3
     assert median_time_past(list(range(100))) == 94  # the last 11 only
+
+
+def test_format_money_matches_core():
+    from regtest.consensus.block_validation import format_money
+
+    assert format_money(50 * COIN) == "50.00"
+    assert format_money(50 * COIN + 1) == "50.00000001"
+    assert format_money(12_340_000) == "0.1234"
+    assert format_money(-COIN // 2) == "-0.50"
