@@ -38,6 +38,7 @@ from regtest.chain.blockindex import (
 from regtest.chain.coinscache import DEFAULT_MAX_ENTRIES, CoinsCache
 from regtest.chain.coinser import hash_serialize_coin, parse_undo, serialize_undo
 from regtest.chain.events import ChainListener, ListenerSet
+from regtest.chain.scriptcheck import ParallelScriptChecker, default_workers
 from regtest.chain.storage import ChainStore, IndexRow, StorageError
 from regtest.consensus.block import Block, BlockHeader
 from regtest.consensus.coins import Coin
@@ -103,6 +104,7 @@ class Chainstate:
         params: object,
         clock: Callable[[], int] | None = None,
         cache_entries: int = DEFAULT_MAX_ENTRIES,
+        script_workers: int | None = None,
     ) -> None:
         self.store = store
         self.params = params
@@ -112,7 +114,8 @@ class Chainstate:
         self.coins = CoinsCache(store, cache_entries)
         self.listeners = ListenerSet()
         self._blocks: OrderedDict[bytes, Block] = OrderedDict()
-        self.script_checker = rules.default_script_checker()
+        workers = default_workers() if script_workers is None else script_workers
+        self.script_checker = ParallelScriptChecker(workers)
         self._load_or_init()
 
     # --- opening ----------------------------------------------------------------------------
@@ -125,12 +128,16 @@ class Chainstate:
         synchronous: str = "NORMAL",
         clock: Callable[[], int] | None = None,
         cache_entries: int = DEFAULT_MAX_ENTRIES,
+        script_workers: int | None = None,
     ) -> "Chainstate":
         """Open (or create) the chainstate in `datadir`; resumes at the stored tip and then
-        finishes any reorganisation a crash interrupted."""
+        finishes any reorganisation a crash interrupted.
+
+        `script_workers`: processes that check scripts of big blocks besides this one
+        (None: one per extra core, started on the first big block; 0: all inline)."""
         store = ChainStore.open_datadir(datadir, synchronous)
         try:
-            cs = cls(store, params, clock, cache_entries)
+            cs = cls(store, params, clock, cache_entries, script_workers)
             cs.activate_best_chain()
         except BaseException:
             store.close()
@@ -138,6 +145,7 @@ class Chainstate:
         return cs
 
     def close(self) -> None:
+        self.script_checker.close()
         self.store.close()
 
     def __enter__(self) -> "Chainstate":
@@ -317,9 +325,11 @@ class Chainstate:
     # --- blocks -----------------------------------------------------------------------------
     def process_block(self, block: Block | bytes) -> ProcessResult:
         """Validate, store and (if it makes the best chain) connect one block."""
+        raw: bytes | None = None
         if isinstance(block, (bytes, bytearray, memoryview)):
+            raw = bytes(block)
             try:
-                block = Block.parse(bytes(block))
+                block = Block.parse(raw)
             except DeserializationError as e:
                 return ProcessResult(b"\x00" * 32, False, "block-decode-failed", debug=str(e))
         h = block.hash
@@ -347,7 +357,7 @@ class Chainstate:
                 with self.store.transaction():
                     self.store.put_index([_row(entry)])
             return ProcessResult(h, False, e.reason, is_new, debug=e.debug)
-        self._store_block(entry, block)
+        self._store_block(entry, block, raw)
         outcome = self.activate_best_chain()
         for failed_hash, reason, debug in outcome.failed:
             if failed_hash == h:
@@ -357,12 +367,12 @@ class Chainstate:
             return ProcessResult(h, False, reason, True, debug=f"ancestor {hash_to_hex(failed_hash)} failed: {debug}")
         return ProcessResult(h, not entry.is_failed(), None, True, self.active.contains(entry))
 
-    def _store_block(self, entry: BlockIndexEntry, block: Block) -> None:
+    def _store_block(self, entry: BlockIndexEntry, block: Block, raw: bytes | None = None) -> None:
         entry.status |= BlockStatus.HAVE_DATA | BlockStatus.TXS_VALID
         entry.sequence = self.index.take_sequence()
         entry.n_tx = len(block.txs)
         with self.store.transaction():
-            self.store.put_block(entry.hash, block.serialize())
+            self.store.put_block(entry.hash, raw if raw is not None else block.serialize())
             self.store.put_index([_row(entry)])
         self.index.update_chain_has_data(entry)
         self._remember_block(block)

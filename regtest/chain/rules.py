@@ -53,10 +53,6 @@ def _ancestor_of(entry: BlockIndexEntry) -> Callable[[int], BlockIndexEntry]:
     return ancestor
 
 
-def default_script_checker() -> "bv.ScriptChecker":
-    return bv.run_script_checks
-
-
 def check_block(block: Block, params: NetworkParams) -> None:
     """Context-free block checks (Core's CheckBlock; certificate rule on certificate networks)."""
     bv.check_block(block, params)

@@ -301,3 +301,19 @@ def test_generate_block_with_fees_and_pow_network(tmp_path, params, world):
     with Chainstate.open(str(tmp_path / "p"), BITCOIN_REGTEST) as cs:
         hashes = generate_blocks(cs, 3, None, OP_TRUE)
         assert cs.tip.hash == hashes[-1] and cs.height == 3
+
+
+def test_mainnet_blocks_0_to_100(tmp_path, vectors_dir):
+    from regtest.consensus.params import MAIN
+
+    lines = (vectors_dir / "mainnet" / "blocks_0_100.hex").read_text().split()
+    with Chainstate.open(str(tmp_path), MAIN) as cs:
+        assert cs.tip.hash_hex == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+        for line in lines[1:]:
+            res = cs.process_block(bytes.fromhex(line))
+            assert res.accepted and res.connected, (res.reason, res.debug)
+        assert cs.height == 100
+        stats = cs.utxo_stats()
+        assert stats.txouts == 100 and stats.total_amount == 100 * 50 * 100_000_000
+        cs.invalidate_block(cs.block_hash_at(50))
+        assert cs.height == 49 and cs.utxo_stats().txouts == 49
