@@ -38,6 +38,7 @@ class DevNode:
         self.height = 0
         self.blocks: list[Block] = []
         self.rejected: list[tuple[str, str]] = []
+        self.seen: list[Block] = []      # every sealed block received, duplicates included
         self.sidecar = sidecar
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,6 +91,7 @@ class DevNode:
             except Exception as e:  # a stand-in node logs and carries on
                 log.warning("bad sealedblock message: %s", e)
                 continue
+            self.seen.append(block)
             reason = self.submit(block)
             log.info("block %s: %s", block.hash[::-1].hex()[:16], reason or "connected")
         sub.close()
