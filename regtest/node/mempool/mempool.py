@@ -17,7 +17,7 @@ from regtest.chain.events import ChainListener
 from regtest.consensus.block import Block
 from regtest.consensus.coins import Coin
 from regtest.consensus.params import COINBASE_MATURITY
-from regtest.consensus.transaction import Transaction
+from regtest.consensus.transaction import OutPoint, Transaction
 from regtest.consensus.tx_finality import is_final_tx, sequence_lock_pair, sequence_locks_met
 from regtest.node.mempool.accept import AcceptResult, MempoolAccept
 from regtest.node.mempool.chainview import MEMPOOL_HEIGHT, ChainView
@@ -85,6 +85,28 @@ class Mempool(ChainListener):
 
     def get(self, txid: bytes):
         return self.pool.get(txid)
+
+    def get_transaction(self, txid: bytes) -> Transaction | None:
+        e = self.pool.get(txid)
+        return e.tx if e is not None else None
+
+    def is_spent(self, op: OutPoint) -> bool:
+        """An in-mempool transaction spends `op` (gettxout with include_mempool)."""
+        return op in self.pool.spenders
+
+    def get_coin(self, op: OutPoint) -> Coin | None:
+        """An output of an in-mempool transaction, at Core's MEMPOOL_HEIGHT."""
+        e = self.pool.get(op.txid)
+        if e is None or op.n >= len(e.tx.vout):
+            return None
+        out = e.tx.vout[op.n]
+        return Coin(out.value, out.script_pubkey, MEMPOOL_HEIGHT, False)
+
+    def block_transactions(self) -> list[Transaction]:
+        """What the block assembler would put in the next block (generatetoaddress uses it)."""
+        from regtest.node.mining import select_transactions
+
+        return [e.tx for e in select_transactions(self.pool, min_fee_rate=self.settings.block_min_tx_fee)]
 
     @property
     def sequence(self) -> int:
