@@ -1,0 +1,85 @@
+"""potc-cli against a real potcd: output formats, exit codes and error texts like bitcoin-cli."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from tests.node.framework import REPO, TestNode, cli_cmd, free_port, run_cli
+
+GENESIS = "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206"
+
+
+def test_plain_results(node):
+    r = run_cli(node, "getblockcount")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "0\n", "")
+    r = run_cli(node, "getbestblockhash")
+    assert r.stdout == GENESIS + "\n"  # strings print raw, without quotes
+
+
+def test_json_pretty_two_spaces(node):
+    r = run_cli(node, "getblockchaininfo")
+    assert r.returncode == 0
+    assert r.stdout.startswith('{\n  "chain": "regtest",\n')
+    assert '\n  "difficulty": 4.656542373906925e-10,\n' in r.stdout
+    assert '\n  "warnings": []\n}' in r.stdout
+    assert json.loads(r.stdout)["blocks"] == 0
+
+
+def test_positional_json_and_named(node):
+    r = run_cli(node, "getblock", GENESIS, "false")
+    assert r.stdout.startswith("0100000000000000")
+    r = run_cli(node, "getblockhash", "height=0", extra=["-named"])
+    assert r.stdout == GENESIS + "\n"
+    r = run_cli(node, "getblock", f"blockhash={GENESIS}", "verbosity=0", extra=["-named"])
+    assert r.stdout.startswith("0100000000000000")
+    r = run_cli(node, "getblock", f"blockhash={GENESIS}", "nope=1", extra=["-named"])
+    assert r.returncode == 8 and "Unknown named parameter nope" in r.stderr
+
+
+def test_errors_like_bitcoin_cli(node):
+    r = run_cli(node, "getblockhash", "99")
+    assert r.returncode == 8 and r.stdout == ""
+    assert r.stderr == "error code: -8\nerror message:\nBlock height out of range\n"
+    r = run_cli(node, "nosuchmethod")
+    assert r.returncode == 32601 & 0xFF
+    assert r.stderr.startswith("error code: -32601\n")
+    r = run_cli(node, "getblockhash")
+    assert r.returncode == 1 and r.stderr.startswith("error code: -1\nerror message:\ngetblockhash height\n")
+
+
+def test_stdin_arguments(node):
+    r = run_cli(node, "getblockhash", stdin="0\n", extra=["-stdin"])
+    assert r.stdout == GENESIS + "\n"
+
+
+def test_wrong_password_and_no_server(node):
+    r = run_cli(node, "getblockcount", extra=["-rpcuser=x", "-rpcpassword=y"])
+    assert r.returncode == 1
+    assert r.stderr == "error: Authorization failed: Incorrect rpcuser or rpcpassword\n"
+    r = subprocess.run(cli_cmd(f"-datadir={node.datadir}", f"-rpcport={free_port()}", "getblockcount"),
+                       capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 1 and r.stderr.startswith("error: Could not connect to the server 127.0.0.1:")
+
+
+def test_bad_cli_option():
+    r = subprocess.run(cli_cmd("-nosuchoption", "getblockcount"), capture_output=True, text=True,
+                       cwd=REPO, timeout=60)
+    assert r.returncode == 1 and r.stderr == "Error: Invalid parameter -nosuchoption\n"
+
+
+def test_reads_port_from_conf_and_rpcwait(tmp_path):
+    port = free_port()
+    n = TestNode(tmp_path, conf=f"[regtest]\nrpcport={port}\n", rpc_port=port)
+    # the client starts first and waits for the server (-rpcwait) and its cookie
+    client = subprocess.Popen(cli_cmd(f"-datadir={tmp_path}", "-rpcwait", "-rpcwaittimeout=60",
+                                      "getblockcount"), cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        n.args = lambda: [f"-datadir={tmp_path}", "-coordinatorkey=" + "11" * 32]  # port from conf
+        n.start()
+        out, err = client.communicate(timeout=60)
+        assert (client.returncode, out) == (0, "0\n"), err
+    finally:
+        client.kill()
+        n.stop()

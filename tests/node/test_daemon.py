@@ -1,0 +1,82 @@
+"""potcd as a process: configuration errors (exit code 1), clean shutdown, data directory files."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+
+from tests.node.framework import REPO, TestNode, potcd_cmd
+
+
+def run_potcd(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(potcd_cmd(*args), cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def test_unknown_option(tmp_path):
+    r = run_potcd(f"-datadir={tmp_path}", "-foo")
+    assert r.returncode == 1 and r.stderr == "Error: Invalid parameter -foo\n"
+
+
+@pytest.mark.parametrize(
+    "conf, message",
+    [
+        ("rpcport=1234\n", "Config setting for -rpcport only applied on regtest network when in [regtest] section."),
+        ("justaword\n", "parse error on line 1: justaword"),
+        ("nofoo\n", "use nofoo=1 instead"),
+        ("rpcauth=bad\n", "Invalid -rpcauth argument."),
+        ("chain=nonet\n", "Unknown chain nonet"),
+        ("coordinatorkey=zz\n", "Invalid -coordinatorkey"),
+        ("rpcallowip=not/an/ip\n", "Invalid -rpcallowip subnet specification"),
+    ],
+)
+def test_bad_config_exits_1(tmp_path, conf, message):
+    (tmp_path / "potc.conf").write_text(conf)
+    r = run_potcd(f"-datadir={tmp_path}")
+    assert r.returncode == 1 and r.stderr.startswith("Error: ") and message in r.stderr
+
+
+def test_missing_datadir(tmp_path):
+    r = run_potcd(f"-datadir={tmp_path / 'nope'}")
+    assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_sigterm_shutdown_removes_cookie_and_pid(tmp_path):
+    n = TestNode(tmp_path).start()
+    assert n.cookie_path.exists() and (n.chain_dir / "potcd.pid").exists()
+    pid = int((n.chain_dir / "potcd.pid").read_text())
+    assert pid == n.process.pid
+    n.process.send_signal(signal.SIGTERM)
+    assert n.process.wait(30) == 0
+    assert not n.cookie_path.exists() and not (n.chain_dir / "potcd.pid").exists()
+    log = n.debug_log()
+    assert "Shutdown: done" in log and "init message: Done loading" in log
+
+
+def test_stop_rpc_and_restart_keeps_chain(tmp_path):
+    n = TestNode(tmp_path).start()
+    hashes = n.rpc("generatetoaddress", 3, "bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3lgth6c")
+    assert n.rpc("stop") == "potc stopping"
+    assert n.process.wait(30) == 0
+    assert not n.cookie_path.exists()
+    n.process = None
+    n.start()
+    try:
+        assert n.rpc("getbestblockhash") == hashes[-1]
+    finally:
+        assert n.stop() == 0
+
+
+def test_bitcoin_regtest_chain_uses_pow(tmp_path):
+    n = TestNode(tmp_path, chain="bitcoin-regtest", extra_args=["-chain=bitcoin-regtest"]).start()
+    try:
+        assert (tmp_path / "bitcoin-regtest" / ".cookie").exists()
+        info = n.rpc("getblockchaininfo")
+        assert info["chain"] == "bitcoin-regtest"
+        assert info["bestblockhash"] == "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206"
+        h = n.rpc("generatetoaddress", 1, "bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3lgth6c")[0]
+        assert "certificate" not in n.rpc("getblock", h)
+        assert int(h, 16) <= int("7fffff" + "00" * 29, 16)  # proof of work at regtest difficulty
+    finally:
+        n.stop()
