@@ -78,6 +78,10 @@ class Block:
     txs: tuple[Transaction, ...]
     _cache: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
+    def __post_init__(self) -> None:
+        # dataclasses.replace() passes the old cache along: start every object with its own.
+        object.__setattr__(self, "_cache", {})
+
     # --- encoding -----------------------------------------------------------------------
     def serialize(self) -> bytes:
         raw = self._cache.get("raw")

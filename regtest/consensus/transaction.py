@@ -76,6 +76,10 @@ class Transaction:
     locktime: int = 0
     _cache: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
+    def __post_init__(self) -> None:
+        # dataclasses.replace() passes the old cache along: start every object with its own.
+        object.__setattr__(self, "_cache", {})
+
     # --- encoding -------------------------------------------------------------------------
     def has_witness(self) -> bool:
         return any(txin.witness for txin in self.vin)
