@@ -116,3 +116,13 @@ def test_witness_commitment_index_takes_last():
     tx = Transaction(cb.version, cb.vin, cb.vout + (c1, TxOut(0, b"\x6a"), c2), cb.locktime)
     assert witness_commitment_index(genesis.with_txs((tx,))) == 3
     assert witness_commitment_index(genesis) == -1
+
+
+def test_replace_does_not_reuse_cached_hashes():
+    import dataclasses
+
+    block = BITCOIN_REGTEST.genesis
+    cb = block.txs[0]
+    old_txid, old_hash = cb.txid, block.hash
+    assert dataclasses.replace(cb, locktime=1).txid != old_txid
+    assert dataclasses.replace(block, header=block.header.replace(nonce=3)).hash != old_hash
