@@ -188,6 +188,9 @@ class BlockIndex:
     def __init__(self) -> None:
         self.entries: dict[bytes, BlockIndexEntry] = {}
         self.next_sequence = 1
+        # Blocks that could become the tip (all data, not failed), pruned of those worse than
+        # the tip; like Core's setBlockIndexCandidates. Rebuilt after invalidations.
+        self.candidates: set[BlockIndexEntry] = set()
 
     def __contains__(self, h: bytes) -> bool:
         return h in self.entries
@@ -229,16 +232,31 @@ class BlockIndex:
                 continue
             e.chain_has_data = True
             done.append(e)
+            if not e.is_failed():
+                self.candidates.add(e)
             stack.extend(c for c in e.children if c.status & BlockStatus.HAVE_DATA)
         return done
 
     def best_candidate(self) -> BlockIndexEntry | None:
         """The valid block with all data that has the most work (first seen among equals)."""
         best: BlockIndexEntry | None = None
-        for e in self.entries.values():
-            if e.is_valid_candidate() and (best is None or e.sort_key() > best.sort_key()):
+        stale = []
+        for e in self.candidates:
+            if not e.is_valid_candidate():
+                stale.append(e)
+            elif best is None or e.sort_key() > best.sort_key():
                 best = e
+        self.candidates.difference_update(stale)
         return best
+
+    def prune_candidates(self, tip: BlockIndexEntry) -> None:
+        """Forget candidates worse than the tip: only an invalidation can revive them, and
+        that rebuilds the set."""
+        key = tip.sort_key()
+        self.candidates = {e for e in self.candidates if e is tip or e.sort_key() > key}
+
+    def rebuild_candidates(self) -> None:
+        self.candidates = {e for e in self.entries.values() if e.is_valid_candidate()}
 
     def best_header(self) -> BlockIndexEntry | None:
         """The most-work header not known to be invalid (data or not)."""

@@ -184,6 +184,7 @@ class Chainstate:
         if tip is None:
             raise StorageError("stored tip is not in the block index")
         self.active.set_tip(tip)
+        self.index.rebuild_candidates()
 
     def _init_genesis(self, network: bytes) -> None:
         """A new data directory: store and connect the genesis block (its outputs stay unspendable)."""
@@ -205,6 +206,7 @@ class Chainstate:
             self.store.put_index([_row(entry)])
             self.store.set_meta("tip", h)
         self.index.add(entry)
+        self.index.candidates.add(entry)
         self.active.set_tip(entry)
 
     # --- reading ----------------------------------------------------------------------------
@@ -362,10 +364,13 @@ class Chainstate:
         for failed_hash, reason, debug in outcome.failed:
             if failed_hash == h:
                 return ProcessResult(h, False, reason, True, debug=debug)
-        if entry.is_failed() and outcome.failed:
+        if outcome.failed:
+            # As Core's ProcessNewBlock: the block itself was accepted (stored); an ancestor
+            # failed when the branch was connected, which the debug text names.
             failed_hash, reason, debug = outcome.failed[-1]
-            return ProcessResult(h, False, reason, True, debug=f"ancestor {hash_to_hex(failed_hash)} failed: {debug}")
-        return ProcessResult(h, not entry.is_failed(), None, True, self.active.contains(entry))
+            note = f"{hash_to_hex(failed_hash)} failed: {reason} {debug}".rstrip()
+            return ProcessResult(h, True, None, True, self.active.contains(entry), debug=note)
+        return ProcessResult(h, True, None, True, self.active.contains(entry))
 
     def _store_block(self, entry: BlockIndexEntry, block: Block, raw: bytes | None = None) -> None:
         entry.status |= BlockStatus.HAVE_DATA | BlockStatus.TXS_VALID
@@ -418,7 +423,10 @@ class Chainstate:
                     outcome.error = err
                     outcome.failed.append((e.hash, err.reason, err.debug))
                     self._mark_invalid(e)
+                    self.index.rebuild_candidates()
                     break
+        if self.active.tip is not None:
+            self.index.prune_candidates(self.active.tip)
         if self.active.tip is not start_tip and self.active.tip is not None:
             self.listeners.emit("tip_changed", self.active.tip)
         return outcome
@@ -507,6 +515,7 @@ class Chainstate:
         while self.active.contains(entry):
             self._disconnect_tip()
         self._mark_invalid(entry)
+        self.index.rebuild_candidates()
         self.activate_best_chain()
 
     def reconsider_block(self, block_hash: bytes) -> None:
@@ -529,6 +538,7 @@ class Chainstate:
         if changed:
             with self.store.transaction():
                 self.store.put_index([_row(e) for e in changed])
+        self.index.rebuild_candidates()
         self.activate_best_chain()
 
 
