@@ -23,6 +23,7 @@ from regtest.node.rpc.auth import AuthConfigError, Authenticator, CookieFile, Rp
 from regtest.node.rpc.envelope import Dispatcher
 from regtest.node.rpc.registry import load_all_methods
 from regtest.node.rpc.server import LOCALHOST_NETS, RPCServer, ServerOptions, ipv6_available
+import regtest.node.mempool.options  # noqa: F401,E402 - registers -maxmempool, -minrelaytxfee, ...
 
 log = logging.getLogger("potc")
 
@@ -208,6 +209,9 @@ class Node:
                     self.ctx.zmq.block_connected(genesis, cs.tip)
                     self.ctx.zmq.tip_changed(cs.tip)
             cs.add_listener(self.ctx.zmq)
+        from regtest.node.mempool.options import attach_mempool
+
+        attach_mempool(self.ctx)  # after ZMQ: a block's notifications precede the mempool's
         log.info("Loaded best chain: hashBestChain=%s height=%d", cs.tip.hash_hex, cs.height)
 
     def request_stop(self) -> None:

@@ -40,6 +40,7 @@ class Mempool(ChainListener):
         self.pool = TxPool(clock)
         self.acceptor = MempoolAccept(self.pool, self.chain, self.settings, full_rbf)
         self.loaded = True
+        self.unbroadcast: set[bytes] = set()  # submitted over RPC, not yet sent to a peer
 
     # --- acceptance ---------------------------------------------------------------------------
     def accept(self, tx: Transaction, *, test_accept: bool = False, bypass_limits: bool = False) -> AcceptResult:
