@@ -39,11 +39,26 @@ from regtest.consensus.sighash import (
 )
 from regtest.consensus.transaction import OutPoint, Transaction, TxIn, TxOut
 from regtest.consensus.verify import check_input, verify_input, verify_transaction
+from regtest.testing.core_oracle import CORE_FLAGS_MASK, CoreTx, is_valid_combination
 
 ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 KEYS = [coincurve.PrivateKey(hashlib.sha256(b"interp %d" % i).digest()) for i in range(4)]
 STD = int(STANDARD_FLAGS)
 E = ScriptError
+
+
+def _check(tx: Transaction, index: int, spent: list[TxOut], flags: int) -> ScriptError:
+    """Our verdict under `flags`, plus a cross-check against Core's engine (pbk): on the
+    consensus subset of `flags` our verdict must equal Core's, and passing under `flags`
+    must imply passing under the subset (policy flags only add restrictions)."""
+    ours = check_input(tx, index, spent, flags)
+    consensus = flags & CORE_FLAGS_MASK
+    if is_valid_combination(consensus):
+        ours_consensus = check_input(tx, index, spent, consensus)
+        core = CoreTx(tx.serialize(), spent).verify(index, consensus)
+        assert core == (ours_consensus == E.OK), f"Core says {core}, we say {ours_consensus.name}"
+        assert ours != E.OK or ours_consensus == E.OK
+    return ours
 
 
 def _tx(n_inputs: int = 1, version: int = 2, locktime: int = 0, sequence: int = 0xFFFFFFFE) -> Transaction:
@@ -136,7 +151,7 @@ def _high_s(der: bytes) -> bytes:
 @pytest.mark.parametrize("flags", [int(MANDATORY_FLAGS), STD, int(ScriptFlags.P2SH | ScriptFlags.WITNESS)])
 def test_p2wpkh_fast_path_matches_generic_script(name: str, witness: tuple, program: bytes, flags: int) -> None:
     tx, spent = _p2wpkh_case(witness, program)
-    fast = check_input(tx, 0, spent, flags)
+    fast = _check(tx, 0, spent, flags)
     assert fast == _generic_p2wpkh(tx, spent, flags)
     if name == "good":
         assert fast == E.OK
@@ -145,19 +160,19 @@ def test_p2wpkh_fast_path_matches_generic_script(name: str, witness: tuple, prog
 def test_p2wpkh_witness_shape_and_malleation() -> None:
     pub = KEYS[0].public_key.format()
     spent = [TxOut(5000, b"\x00\x14" + hash160(pub))]
-    assert check_input(_with(_tx(), 0, witness=(b"",)), 0, spent, STD) == E.WITNESS_PROGRAM_MISMATCH
-    assert check_input(_with(_tx(), 0, b"\x51", (b"", pub)), 0, spent, STD) == E.WITNESS_MALLEATED
-    assert check_input(_with(_tx(), 0), 0, [TxOut(1, b"\x00\x14" + bytes(20))], STD) == E.EVAL_FALSE
-    assert check_input(_with(_tx(), 0), 0, [TxOut(1, b"\x00\x15" + b"\x01" * 21)], STD) == E.WITNESS_PROGRAM_WRONG_LENGTH
+    assert _check(_with(_tx(), 0, witness=(b"",)), 0, spent, STD) == E.WITNESS_PROGRAM_MISMATCH
+    assert _check(_with(_tx(), 0, b"\x51", (b"", pub)), 0, spent, STD) == E.WITNESS_MALLEATED
+    assert _check(_with(_tx(), 0), 0, [TxOut(1, b"\x00\x14" + bytes(20))], STD) == E.EVAL_FALSE
+    assert _check(_with(_tx(), 0), 0, [TxOut(1, b"\x00\x15" + b"\x01" * 21)], STD) == E.WITNESS_PROGRAM_WRONG_LENGTH
 
 
 def test_witness_unexpected_and_upgradable_programs() -> None:
-    assert check_input(_with(_tx(), 0, b"\x51", (b"\x01",)), 0, [TxOut(1, b"")], STD) == E.WITNESS_UNEXPECTED
+    assert _check(_with(_tx(), 0, b"\x51", (b"\x01",)), 0, [TxOut(1, b"")], STD) == E.WITNESS_UNEXPECTED
     v2 = [TxOut(1, b"\x52\x02\xaa\xbb")]
-    assert check_input(_with(_tx(), 0), 0, v2, int(MANDATORY_FLAGS)) == E.OK
-    assert check_input(_with(_tx(), 0), 0, v2, STD) == E.DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM
+    assert _check(_with(_tx(), 0), 0, v2, int(MANDATORY_FLAGS)) == E.OK
+    assert _check(_with(_tx(), 0), 0, v2, STD) == E.DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM
     anchor = [TxOut(1, b"\x51\x02\x4e\x73")]
-    assert check_input(_with(_tx(), 0), 0, anchor, STD) == E.OK
+    assert _check(_with(_tx(), 0), 0, anchor, STD) == E.OK
 
 
 # --- taproot key path ---------------------------------------------------------------------------
@@ -175,7 +190,7 @@ def _p2tr_key_spend(hashtype: int, annex: bytes | None = None, tamper: bool = Fa
         sig = bytes([sig[0] ^ 1]) + sig[1:]
     witness = (sig,) if annex is None else (sig, annex)
     tx = _with(tx, 1, witness=witness)
-    return check_input(tx, 1, spent, STD)
+    return _check(tx, 1, spent, STD)
 
 
 @pytest.mark.parametrize("hashtype", [0x00, 0x01, 0x02, 0x03, 0x81, 0x82, 0x83])
@@ -188,17 +203,17 @@ def test_taproot_key_path_failures_and_annex() -> None:
     assert _p2tr_key_spend(0x01, annex=b"\x50\x01\x02") == E.OK
     out_key, _ = taproot_output_key(_xonly(KEYS[1]), None)
     spent = [TxOut(1, b"\x51\x20" + out_key)]
-    assert check_input(_with(_tx(), 0, witness=(bytes(63),)), 0, spent, STD) == E.SCHNORR_SIG_SIZE
-    assert check_input(_with(_tx(), 0, witness=(bytes(64) + b"\x00",)), 0, spent, STD) == E.SCHNORR_SIG_HASHTYPE
-    assert check_input(_with(_tx(), 0, witness=(bytes(64) + b"\x04",)), 0, spent, STD) == E.SCHNORR_SIG_HASHTYPE
-    assert check_input(_with(_tx(), 0), 0, spent, STD) == E.WITNESS_PROGRAM_WITNESS_EMPTY
+    assert _check(_with(_tx(), 0, witness=(bytes(63),)), 0, spent, STD) == E.SCHNORR_SIG_SIZE
+    assert _check(_with(_tx(), 0, witness=(bytes(64) + b"\x00",)), 0, spent, STD) == E.SCHNORR_SIG_HASHTYPE
+    assert _check(_with(_tx(), 0, witness=(bytes(64) + b"\x04",)), 0, spent, STD) == E.SCHNORR_SIG_HASHTYPE
+    assert _check(_with(_tx(), 0), 0, spent, STD) == E.WITNESS_PROGRAM_WITNESS_EMPTY
     # Without the TAPROOT flag a v1 program is anyone-can-spend.
-    assert check_input(_with(_tx(), 0, witness=(bytes(64),)), 0, spent, int(ScriptFlags.P2SH | ScriptFlags.WITNESS)) == E.OK
+    assert _check(_with(_tx(), 0, witness=(bytes(64),)), 0, spent, int(ScriptFlags.P2SH | ScriptFlags.WITNESS)) == E.OK
     # SIGHASH_SINGLE with no matching output.
     tx = _tx(3)
     spent3 = spent * 3
     sig = _tweaked(KEYS[1], None).sign_schnorr(bytes(32)) + b"\x03"
-    assert check_input(_with(tx, 2, witness=(sig,)), 2, spent3, STD) == E.SCHNORR_SIG_HASHTYPE
+    assert _check(_with(tx, 2, witness=(sig,)), 2, spent3, STD) == E.SCHNORR_SIG_HASHTYPE
 
 
 # --- taproot script path ------------------------------------------------------------------------
@@ -227,7 +242,7 @@ class _Tree:
 
     def check(self, stack: tuple[bytes, ...], flags: int = STD, control: bytes | None = None) -> ScriptError:
         tx = _with(_tx(), 0, witness=stack + (self.script, control if control is not None else self.control()))
-        return check_input(tx, 0, self.spent(), flags)
+        return _check(tx, 0, self.spent(), flags)
 
 
 def test_tapscript_checksig() -> None:
@@ -319,11 +334,11 @@ def test_find_and_delete_and_const_scriptcode() -> None:
     spk = build_script(sig) + code_after
     spend = _with(tx, 0, build_script(sig))
     spent = [TxOut(1, spk)]
-    assert check_input(spend, 0, spent, int(MANDATORY_FLAGS)) == E.OK
-    assert check_input(spend, 0, spent, int(MANDATORY_FLAGS | ScriptFlags.CONST_SCRIPTCODE)) == E.SIG_FINDANDDELETE
+    assert _check(spend, 0, spent, int(MANDATORY_FLAGS)) == E.OK
+    assert _check(spend, 0, spent, int(MANDATORY_FLAGS | ScriptFlags.CONST_SCRIPTCODE)) == E.SIG_FINDANDDELETE
     sep = [TxOut(1, build_script(OP_CODESEPARATOR, OP_TRUE))]
-    assert check_input(_with(tx, 0), 0, sep, int(MANDATORY_FLAGS)) == E.OK
-    assert check_input(_with(tx, 0), 0, sep, int(ScriptFlags.CONST_SCRIPTCODE)) == E.OP_CODESEPARATOR
+    assert _check(_with(tx, 0), 0, sep, int(MANDATORY_FLAGS)) == E.OK
+    assert _check(_with(tx, 0), 0, sep, int(ScriptFlags.CONST_SCRIPTCODE)) == E.OP_CODESEPARATOR
 
 
 def test_find_and_delete_is_op_aligned() -> None:
@@ -348,8 +363,8 @@ def test_find_and_delete_is_op_aligned() -> None:
 def test_checklocktimeverify(script_num: int, locktime: int, sequence: int, expected: ScriptError) -> None:
     tx = _tx(locktime=locktime, sequence=sequence)
     spent = [TxOut(1, build_script(script_num, OP_CHECKLOCKTIMEVERIFY, OP_DROP, OP_TRUE))]
-    assert check_input(tx, 0, spent, STD) == expected
-    assert check_input(tx, 0, spent, int(ScriptFlags.P2SH)) == E.OK  # flag off: a NOP
+    assert _check(tx, 0, spent, STD) == expected
+    assert _check(tx, 0, spent, int(ScriptFlags.P2SH)) == E.OK  # flag off: a NOP
 
 
 @pytest.mark.parametrize(
@@ -366,7 +381,7 @@ def test_checklocktimeverify(script_num: int, locktime: int, sequence: int, expe
 def test_checksequenceverify(script_num: int, version: int, sequence: int, expected: ScriptError) -> None:
     tx = _tx(version=version, sequence=sequence)
     spent = [TxOut(1, build_script(script_num, OP_CHECKSEQUENCEVERIFY, OP_DROP, OP_TRUE))]
-    assert check_input(tx, 0, spent, STD) == expected
+    assert _check(tx, 0, spent, STD) == expected
 
 
 # --- API --------------------------------------------------------------------------------------------
