@@ -132,9 +132,12 @@ class Sealer:
 class CertificateSealer(Sealer):
     """The certificate proof rule: sign a certificate for the block with the coordinator key."""
 
-    def __init__(self, params: NetworkParams, coordinator_key: bytes) -> None:
+    def __init__(self, params: NetworkParams, coordinator_key: bytes | Callable[[int], bytes]) -> None:
+        """`coordinator_key`: one private key, or a function height -> key (a key schedule)."""
         super().__init__(params)
-        self.key = coordinator_key
+        self.key_for: Callable[[int], bytes] = (
+            coordinator_key if callable(coordinator_key) else (lambda _h, k=coordinator_key: k)
+        )
 
     def certificate_for(self, block: Block, height: int) -> Certificate:
         """The default certificate: valid one hour either side of the block time."""
@@ -157,13 +160,13 @@ class CertificateSealer(Sealer):
         cert = self.certificate_for(block, height).replace(block_commitment=block_commitment(block))
         if cert_mod is not None:
             cert = cert_mod(cert)  # sees the real commitment, may change any field before signing
-        return attach_certificate(block, cert.sign(key or self.key))
+        return attach_certificate(block, cert.sign(key or self.key_for(height)))
 
     def finish(self, block: Block, pow_valid: bool) -> Block:
         return block  # the header hash is not compared with a target
 
 
-def make_sealer(params: NetworkParams, coordinator_key: bytes | None = None) -> Sealer:
+def make_sealer(params: NetworkParams, coordinator_key: bytes | Callable[[int], bytes] | None = None) -> Sealer:
     if params.proof_rule is ProofRule.CERTIFICATE:
         if coordinator_key is None:
             raise ValueError("a certificate network needs the coordinator's private key")

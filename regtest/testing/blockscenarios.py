@@ -71,7 +71,9 @@ def scenario_params(network: str) -> NetworkParams:
 
 
 def new_builder(network: str, name: str = "scenario", params: NetworkParams | None = None,
-                coordinator_secret: bytes = SCENARIO_COORDINATOR_SECRET) -> ScenarioBuilder:
+                coordinator_secret: bytes | Callable[[int], bytes] = SCENARIO_COORDINATOR_SECRET) -> ScenarioBuilder:
+    """A builder on `network`; certificate networks sign with `coordinator_secret` (a key, or a
+    function height -> key to follow a key schedule)."""
     params = params or scenario_params(network)
     return ScenarioBuilder(params, make_sealer(params, coordinator_secret), name)
 
