@@ -68,7 +68,7 @@ def test_scenarios_cover_the_consensus_rules(scenarios):
         "bad-txns-inputs-duplicate", "bad-txns-prevout-null", "bad-txns-vin-empty", "bad-txns-vout-empty",
         "bad-txns-nonfinal", "time-too-old", "time-too-new", "bad-diffbits", "bad-version(0x00000001)",
         "bad-witness-nonce-size", "bad-witness-merkle-match", "unexpected-witness", "high-hash",
-        "prev-blk-not-found", "bad-prevblk", "duplicate-invalid", "bad-txns-BIP30",
+        "prev-blk-not-found", "bad-prevblk", "bad-txns-BIP30",
         "mandatory-script-verify-flag-failed",
     ):
         assert must in reasons, must
