@@ -62,6 +62,10 @@ def random_script_cases(draw: st.DrawFn) -> Case:
         ss = b"" if draw(st.booleans()) else draw(push_only_scripts(max_items=2))
         wit = draw(stack_items())
         label = f"witprog/v{version:02x}/len{len(prog)}"
+        if draw(st.integers(0, 2)) == 0:  # nested in P2SH (v1+ programs there are not taproot)
+            ss = push_data(spk) if draw(st.integers(0, 4)) else ss + push_data(spk)
+            spk = p2sh_script(spk)
+            label += "/p2sh"
     return build_case(shape, spk, amount, lambda tx, spent: (ss, wit), fl, label)
 
 

@@ -103,7 +103,7 @@ def key_path_cases(draw: st.DrawFn) -> Case:
 
 LEAF_KINDS = (
     "checksig", "checksigverify", "checksigadd", "codesep", "success", "multisig", "random",
-    "unknown_version", "pushes",
+    "unknown_version", "pushes", "unknown_pubkey",
 )
 CB_TWISTS = (
     "flip_parity", "wrong_internal", "truncate_path", "extra_node", "bad_length",
@@ -172,6 +172,16 @@ def script_path_cases(draw: st.DrawFn) -> Case:
         item = draw(st.sampled_from([b"", b"\x01", b"\x02", b"\x01\x00", b"\x80", b"\x00"]))
         extra_stack = (item,) * n_items
         label.append(f"n{n_items}")
+    elif kind == "unknown_pubkey":  # non-32-byte keys: empty fails, others succeed unchecked
+        pk = draw(st.sampled_from([b"", b"\x01", bytes(31), b"\x02" * 33, b"\x04" * 65, bytes(32)]))
+        op = draw(st.sampled_from([S.OP_CHECKSIG, S.OP_CHECKSIGVERIFY, S.OP_CHECKSIGADD]))
+        prefix = push_int(draw(st.integers(0, 2))) if op == S.OP_CHECKSIGADD else b""
+        leaf = prefix + push_data(pk) + bytes([op])  # CHECKSIGADD: sig n pk -> n or n+1
+        if op == S.OP_CHECKSIGVERIFY:
+            leaf += bytes([S.OP_1])
+        sig = draw(st.sampled_from([b"", bytes(64), bytes(65), b"\x01"]))
+        extra_stack = (sig,)
+        label.append(f"pk{len(pk)}/sig{len(sig)}")
     else:
         leaf = draw(random_tapscripts)
         extra_stack = draw(stack_items())
