@@ -134,13 +134,16 @@ class ExecData:
 class TxChecker:
     """Signature, locktime and sequence checks against one input of a transaction."""
 
-    __slots__ = ("tx", "n_in", "amount", "txdata")
+    __slots__ = ("tx", "n_in", "amount", "txdata", "_sighashes")
 
     def __init__(self, tx: Transaction, n_in: int, amount: int, txdata: PrecomputedTxData) -> None:
         self.tx = tx
         self.n_in = n_in
         self.amount = amount
         self.txdata = txdata
+        # Signature hashes already computed for this input: CHECKMULTISIG tries several
+        # signatures against the same scriptCode and hash type.
+        self._sighashes: dict[tuple, bytes | None] = {}
 
     def check_ecdsa(self, sig: bytes, pubkey: bytes, script_code: bytes, sigversion: int) -> bool:
         n = len(pubkey)
@@ -149,10 +152,14 @@ class TxChecker:
         if not sig:
             return False
         hash_type = sig[-1]
-        if sigversion == SIGVERSION_WITNESS_V0:
-            msg = segwit_v0_sighash(script_code, self.tx, self.n_in, hash_type, self.amount, self.txdata)
-        else:
-            msg = legacy_sighash(script_code, self.tx, self.n_in, hash_type, self.txdata)
+        key = (sigversion, hash_type, script_code)
+        msg = self._sighashes.get(key)
+        if msg is None:
+            if sigversion == SIGVERSION_WITNESS_V0:
+                msg = segwit_v0_sighash(script_code, self.tx, self.n_in, hash_type, self.amount, self.txdata)
+            else:
+                msg = legacy_sighash(script_code, self.tx, self.n_in, hash_type, self.txdata)
+            self._sighashes[key] = msg
         return crypto.verify_ecdsa(sig[:-1], pubkey, msg)
 
     def check_schnorr(self, sig: bytes, pubkey: bytes, sigversion: int, execdata: ExecData) -> None:
@@ -167,10 +174,14 @@ class TxChecker:
             sig = sig[:64]
         else:
             raise ScriptFailure(E.SCHNORR_SIG_SIZE)
-        msg = taproot_sighash(
-            self.txdata, self.n_in, hash_type, sigversion,
-            execdata.annex_hash, execdata.tapleaf_hash, execdata.codesep_pos,
-        )
+        key = (sigversion, hash_type, execdata.codesep_pos, execdata.annex_hash, execdata.tapleaf_hash)
+        if key in self._sighashes:
+            msg = self._sighashes[key]
+        else:
+            msg = self._sighashes[key] = taproot_sighash(
+                self.txdata, self.n_in, hash_type, sigversion,
+                execdata.annex_hash, execdata.tapleaf_hash, execdata.codesep_pos,
+            )
         if msg is None:
             raise ScriptFailure(E.SCHNORR_SIG_HASHTYPE)
         if not crypto.verify_schnorr(sig, pubkey, msg):
