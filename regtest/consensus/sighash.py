@@ -50,8 +50,10 @@ class PrecomputedTxData:
         "_bip341",
     )
 
-    def __init__(self, tx: Transaction, spent_outputs: Sequence[TxOut]) -> None:
-        if len(spent_outputs) != len(tx.vin):
+    def __init__(self, tx: Transaction, spent_outputs: Sequence[TxOut] | None) -> None:
+        """`spent_outputs` (one per input, in order) is needed only for taproot hashes; pass
+        None where just legacy/BIP143 hashes are wanted."""
+        if spent_outputs is not None and len(spent_outputs) != len(tx.vin):
             raise ValueError(
                 f"spent_outputs has {len(spent_outputs)} entries for {len(tx.vin)} inputs"
             )
@@ -120,6 +122,8 @@ class PrecomputedTxData:
         """(prevouts, amounts, scriptPubKeys, sequences, outputs), single SHA256."""
         h = self._bip341
         if h is None:
+            if self.spent_outputs is None:
+                raise ValueError("taproot signature hashes need the spent outputs")
             amounts = b"".join(_I64(o.value) for o in self.spent_outputs)
             scripts = b"".join(
                 ser_compact_size(len(o.script_pubkey)) + o.script_pubkey for o in self.spent_outputs
@@ -174,9 +178,7 @@ def legacy_sighash(
     if base == SIGHASH_SINGLE and n_in >= len(tx.vout):
         return SIGHASH_ONE
     if txdata is None:
-        txdata = PrecomputedTxData.__new__(PrecomputedTxData)
-        txdata.tx = tx
-        txdata._prevouts = txdata._sequences = txdata._outputs = None
+        txdata = PrecomputedTxData(tx, None)
     prevouts = txdata.prevouts
     sequences = txdata.sequences
     code = _serialize_script_code(script_code)
@@ -216,9 +218,11 @@ def segwit_v0_sighash(
     n_in: int,
     hash_type: int,
     amount: int,
-    txdata: PrecomputedTxData,
+    txdata: PrecomputedTxData | None = None,
 ) -> bytes:
     """BIP143 signature hash (scriptCode committed as is, OP_CODESEPARATORs included)."""
+    if txdata is None:
+        txdata = PrecomputedTxData(tx, None)
     if hash_type == 1:  # SIGHASH_ALL, by far the most common: fixed head and tail per tx
         head, tail = txdata.bip143_all
         return _dsha(b"".join((
