@@ -40,7 +40,7 @@ def test_bip143_native_p2wpkh_example() -> None:
     script_code = bytes.fromhex("76a9141d0f172a0ecb48aee1be1f2687d2963ae33f71a188ac")
     expected = "c37af31116d1b27caf68aae9e3ac82f1477929014d5b917657d0eb49478cb670"
     assert segwit_v0_sighash(script_code, tx, 1, 1, 600_000_000).hex() == expected
-    # Other hash types take the general path; ALL through it must agree with the fast one.
+    # With a shared precomputed object, and a different hash type giving a different hash.
     txdata = PrecomputedTxData(tx, None)
     assert segwit_v0_sighash(script_code, tx, 1, 1, 600_000_000, txdata).hex() == expected
     assert segwit_v0_sighash(script_code, tx, 1, 0x81, 600_000_000) != bytes.fromhex(expected)
