@@ -87,14 +87,19 @@ BECH32M_CONST = 0x2BC830A3
 _GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 
 
+# XOR of the generators selected by each 5-bit value of the top bits: one lookup per symbol.
+_GEN_TABLE = [0] * 32
+for _top in range(32):
+    for _i in range(5):
+        if (_top >> _i) & 1:
+            _GEN_TABLE[_top] ^= _GEN[_i]
+
+
 def _polymod(values: list[int]) -> int:
     chk = 1
+    table = _GEN_TABLE
     for v in values:
-        top = chk >> 25
-        chk = ((chk & 0x1FFFFFF) << 5) ^ v
-        for i in range(5):
-            if (top >> i) & 1:
-                chk ^= _GEN[i]
+        chk = (((chk & 0x1FFFFFF) << 5) ^ v) ^ table[chk >> 25]
     return chk
 
 

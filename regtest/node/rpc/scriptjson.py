@@ -3,6 +3,7 @@ checksum, `scriptPubKey` objects and the decoded-transaction object (TxToUniv)."
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import coincurve
@@ -114,14 +115,19 @@ _CHECKSUM_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _DESC_GEN = (0xF5DEE51989, 0xA9FDCA3312, 0x1BAB10E32D, 0x3706B1677A, 0x644D626FFD)
 
 
+_DESC_TABLE = [0] * 32
+for _top in range(32):
+    for _i in range(5):
+        if (_top >> _i) & 1:
+            _DESC_TABLE[_top] ^= _DESC_GEN[_i]
+_CHAR_VALUE = {c: i for i, c in enumerate(_INPUT_CHARSET)}
+
+
 def _desc_polymod(symbols: list[int]) -> int:
     chk = 1
+    table = _DESC_TABLE
     for value in symbols:
-        top = chk >> 35
-        chk = ((chk & 0x7FFFFFFFF) << 5) ^ value
-        for i in range(5):
-            if (top >> i) & 1:
-                chk ^= _DESC_GEN[i]
+        chk = (((chk & 0x7FFFFFFFF) << 5) ^ value) ^ table[chk >> 35]
     return chk
 
 
@@ -129,7 +135,7 @@ def descriptor_checksum(desc: str) -> str:
     symbols: list[int] = []
     groups: list[int] = []
     for c in desc:
-        v = _INPUT_CHARSET.index(c)
+        v = _CHAR_VALUE[c]
         symbols.append(v & 31)
         groups.append(v >> 5)
         if len(groups) == 3:
@@ -163,8 +169,11 @@ def _valid_xonly(key: bytes) -> bool:
         return False
 
 
-def infer_descriptor(script: bytes, prefixes: AddressPrefixes, inner: bytes | None = None) -> str:
-    """Core's InferDescriptor with no keys known (plus the inner script of a P2WSH if given)."""
+def infer_descriptor(
+    script: bytes, prefixes: AddressPrefixes, inner: bytes | None = None, address: str | None = None
+) -> str:
+    """Core's InferDescriptor with no keys known (plus the inner script of a P2WSH if given);
+    `address` saves recomputing the script's address when the caller has it."""
     info = classify(script)
     if info.type == "pubkey" and _valid_pubkey(info.solutions[0]):
         return with_checksum(f"pk({info.solutions[0].hex()})")
@@ -178,21 +187,34 @@ def infer_descriptor(script: bytes, prefixes: AddressPrefixes, inner: bytes | No
         if ii.type == "multisig" and all(len(k) == 33 and _valid_pubkey(k) for k in ii.solutions):
             keys = ",".join(k.hex() for k in ii.solutions)
             return with_checksum(f"wsh(multi({ii.required},{keys}))")
-    address = script_to_address(script, prefixes)
+    if address is None:
+        address = script_to_address(script, prefixes)
     if address is not None:
         return with_checksum(f"addr({address})")
     return with_checksum(f"raw({script.hex()})")
 
 
-def script_pubkey_json(script: bytes, prefixes: AddressPrefixes, include_hex: bool = True) -> dict:
-    """Core's ScriptToUniv: asm, desc, hex, address?, type."""
-    out: dict[str, Any] = {"asm": script_to_asm(script), "desc": infer_descriptor(script, prefixes)}
-    if include_hex:
-        out["hex"] = script.hex()
+@lru_cache(maxsize=8192)
+def _script_pubkey_json(script: bytes, prefixes: AddressPrefixes) -> tuple[tuple[str, Any], ...]:
     address = script_to_address(script, prefixes)
+    items: list[tuple[str, Any]] = [
+        ("asm", script_to_asm(script)),
+        ("desc", infer_descriptor(script, prefixes, address=address)),
+        ("hex", script.hex()),
+    ]
     if address is not None:
-        out["address"] = address
-    out["type"] = classify(script).type
+        items.append(("address", address))
+    items.append(("type", classify(script).type))
+    return tuple(items)
+
+
+def script_pubkey_json(script: bytes, prefixes: AddressPrefixes, include_hex: bool = True) -> dict:
+    """Core's ScriptToUniv: asm, desc, hex, address?, type (cached: chains reuse scripts)."""
+    if len(script) > 10_000:  # never cache huge scripts
+        return dict(_script_pubkey_json.__wrapped__(script, prefixes))
+    out = dict(_script_pubkey_json(script, prefixes))
+    if not include_hex:
+        del out["hex"]
     return out
 
 

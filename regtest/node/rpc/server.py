@@ -81,13 +81,26 @@ class RPCServer:
             log.warning("ThreadRPCServer incorrect password attempt from %s", request.remote)
             await asyncio.sleep(BAD_AUTH_DELAY)
             return self._unauthorized()
-        body = await request.content.read(self.options.max_body + 1)
-        if len(body) > self.options.max_body:
+        body = await self._read_body(request)
+        if body is None:
             return _plain(413, close=True)
         status, text = await self.dispatcher.handle_body(body)
         if text is None:
             return web.Response(status=status)
         return web.Response(status=status, text=text, content_type="application/json")
+
+    async def _read_body(self, request: web.Request) -> bytes | None:
+        """The whole body, or None once it grows past the limit (chunked bodies included)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = await request.content.readany()
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.options.max_body:
+                return None
+            chunks.append(chunk)
 
     def _unauthorized(self) -> web.Response:
         resp = _plain(401)
