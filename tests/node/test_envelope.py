@@ -45,3 +45,23 @@ def test_uncaught_exception_is_misc_error():
     assert status == 500 and reply["error"] == {"code": -1, "message": "something broke"}
     status, reply = call(d, {"jsonrpc": "2.0", "method": "boom", "id": 9})
     assert status == 200 and reply == {"jsonrpc": "2.0", "error": {"code": -1, "message": "something broke"}, "id": 9}
+
+
+def test_nan_is_a_parse_error():
+    d = Dispatcher(_registry(), context=None)
+    status, text = asyncio.run(d.handle_body(b'{"method": "echo", "params": [NaN], "id": 1}'))
+    assert status == 500 and json.loads(text)["error"]["code"] == -32700
+
+
+def test_every_registered_method_has_consistent_help():
+    """All methods (this layer's and other components') render help whose first line names them
+    and whose argument list matches their arity rules."""
+    from regtest.node.rpc.registry import load_all_methods
+
+    reg = load_all_methods()
+    assert {"getblock", "stop", "help", "validateaddress", "generatetoaddress"} <= set(reg.methods)
+    for name, m in reg.methods.items():
+        text = m.help_text()
+        assert text.split("\n", 1)[0].split(" ")[0] == name
+        assert m.valid_arity(len(m.args)) and not m.valid_arity(len(m.args) + 1)
+        assert (("Arguments:" in text) == bool(m.args)), name

@@ -107,4 +107,9 @@ def _write_container(
 
 def loads(text: str | bytes) -> Any:
     """Parse JSON keeping non-integer numbers exact (Decimal), as amounts need."""
-    return json.loads(text, parse_float=Decimal)
+    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (UniValue refuses them); neither do we accept them."""
+    raise ValueError(f"invalid JSON constant {name}")
