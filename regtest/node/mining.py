@@ -205,7 +205,7 @@ def template_json(tpl: BlockTemplate, longpollid: str) -> dict:
     }
 
 
-def test_block_validity(chainstate: Any, block: Block, *, check_proof: bool = False) -> str | None:
+def check_block_validity(chainstate: Any, block: Block, *, check_proof: bool = False) -> str | None:
     """Core's TestBlockValidity on the tip: None when `block` would connect, else the reject reason.
 
     Nothing is stored. Like Core's proposal mode (fCheckPOW=false) the proof is not checked by

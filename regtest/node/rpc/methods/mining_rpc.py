@@ -65,7 +65,7 @@ def _proposal(ctx: Any, request: dict) -> str | None:
         if entry.status & BlockStatus.SCRIPTS_VALID:
             return "duplicate"
         return "duplicate-inconclusive"
-    return mining.test_block_validity(cs, block)
+    return mining.check_block_validity(cs, block)
 
 
 async def _longpoll(ctx: Any, longpollid: Any) -> None:
