@@ -46,6 +46,8 @@ class BlockIndexEntry:
     # True when this block and every ancestor have their data (Core: nChainTx != 0).
     chain_has_data: bool = False
     children: list["BlockIndexEntry"] = field(default_factory=list, repr=False)
+    # Memo for the min-difficulty walk (see rules.expected_bits); never stale, headers are fixed.
+    walk_bits: int | None = field(default=None, repr=False)
 
     @property
     def prev_hash(self) -> bytes:

@@ -114,6 +114,7 @@ class Chainstate:
         self.coins = CoinsCache(store, cache_entries)
         self.listeners = ListenerSet()
         self._blocks: OrderedDict[bytes, Block] = OrderedDict()
+        self._pending: dict[bytes, bytes] = {}  # accepted block data not yet written
         workers = default_workers() if script_workers is None else script_workers
         self.script_checker = ParallelScriptChecker(workers)
         self._load_or_init()
@@ -231,7 +232,8 @@ class Chainstate:
         return Block.parse(raw) if raw is not None else None
 
     def get_raw_block(self, block_hash: bytes) -> bytes | None:
-        return self.store.get_block(block_hash)
+        raw = self._pending.get(block_hash)
+        return raw if raw is not None else self.store.get_block(block_hash)
 
     def get_undo(self, block_hash: bytes) -> list[tuple[OutPoint, Coin]] | None:
         raw = self.store.get_undo(block_hash)
@@ -360,7 +362,10 @@ class Chainstate:
                     self.store.put_index([_row(entry)])
             return ProcessResult(h, False, e.reason, is_new, debug=e.debug)
         self._store_block(entry, block, raw)
-        outcome = self.activate_best_chain()
+        try:
+            outcome = self.activate_best_chain()
+        finally:
+            self._flush_pending()
         for failed_hash, reason, debug in outcome.failed:
             if failed_hash == h:
                 return ProcessResult(h, False, reason, True, debug=debug)
@@ -373,14 +378,27 @@ class Chainstate:
         return ProcessResult(h, True, None, True, self.active.contains(entry))
 
     def _store_block(self, entry: BlockIndexEntry, block: Block, raw: bytes | None = None) -> None:
+        """Accept the block's data. The write is deferred: if the block is connected at once
+        its data goes into the connect transaction (one commit per block); otherwise
+        `_flush_pending` writes it before process_block returns."""
         entry.status |= BlockStatus.HAVE_DATA | BlockStatus.TXS_VALID
         entry.sequence = self.index.take_sequence()
         entry.n_tx = len(block.txs)
-        with self.store.transaction():
-            self.store.put_block(entry.hash, raw if raw is not None else block.serialize())
-            self.store.put_index([_row(entry)])
+        self._pending[entry.hash] = raw if raw is not None else block.serialize()
         self.index.update_chain_has_data(entry)
         self._remember_block(block)
+
+    def _flush_pending(self) -> None:
+        """Write accepted blocks that were not connected (side branches, failures)."""
+        if not self._pending:
+            return
+        with self.store.transaction():
+            for h, raw in self._pending.items():
+                self.store.put_block(h, raw)
+                e = self.index.get(h)
+                if e is not None:
+                    self.store.put_index([_row(e)])
+        self._pending.clear()
 
     def _remember_block(self, block: Block) -> None:
         self._blocks[block.hash] = block
@@ -442,23 +460,27 @@ class Chainstate:
         except BlockValidationError as e:
             log.info("block %s at height %d failed: %s", entry.hash_hex, entry.height, e)
             return e
-        created_ops = {op for op, _ in created}
-        spent_ops = {op for op, _ in spent}
-        undo = [(op, c) for op, c in spent if op not in created_ops]  # coins that existed before
-        removed = [op for op, _ in undo]
-        added = [(op, c) for op, c in created if op not in spent_ops]
+        # Net effect (the consensus contract): `spent` are coins that existed before the block
+        # (its undo data), `created` the new coins it leaves unspent.
+        removed = [op for op, _ in spent]
+        old_status = entry.status
         entry.status |= BlockStatus.SCRIPTS_VALID | BlockStatus.HAVE_UNDO
+        pending = self._pending.get(entry.hash)
         try:
             with self.store.transaction():
+                if pending is not None:
+                    self.store.put_block(entry.hash, pending)
                 self.store.delete_coins(removed)
-                self.store.add_coins(added)
-                self.store.put_undo(entry.hash, serialize_undo(undo))
+                self.store.add_coins(created)
+                self.store.put_undo(entry.hash, serialize_undo(spent))
                 self.store.put_index([_row(entry)])
                 self.store.set_meta("tip", entry.hash)
         except BaseException:
+            entry.status = old_status
             self.coins.clear()
             raise
-        self.coins.apply(removed, added)
+        self._pending.pop(entry.hash, None)
+        self.coins.apply(removed, created)
         self.active.set_tip(entry)
         self.listeners.emit("block_connected", block, entry)
         return None
@@ -495,6 +517,7 @@ class Chainstate:
     # --- validity marks ---------------------------------------------------------------------
     def _mark_invalid(self, entry: BlockIndexEntry) -> None:
         """Core's InvalidBlockFound: the block FAILED, every descendant FAILED_CHILD."""
+        self._flush_pending()
         changed = [entry]
         entry.status |= BlockStatus.FAILED
         for d in self.index.descendants(entry):

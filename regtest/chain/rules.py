@@ -39,8 +39,36 @@ def check_header_context_free(header: BlockHeader, params: NetworkParams) -> Non
 
 def check_header_contextual(header: BlockHeader, prev: BlockIndexEntry, params: NetworkParams, now: int) -> None:
     """Core's ContextualCheckBlockHeader: difficulty, time window, version gates."""
-    expected = next_work_required(params, prev, header.time, _ancestor_of(prev))
+    expected = expected_bits(params, prev, header.time)
     bv.contextual_check_block_header(header, prev.height + 1, prev.median_time_past(), expected, now, params)
+
+
+def expected_bits(params: NetworkParams, prev: BlockIndexEntry, new_time: int) -> int:
+    """The nBits the block after `prev` must carry (params.next_work_required), with Core's
+    min-difficulty walk back through the chain memoised per entry so long regtest chains
+    stay O(1) per block instead of O(height)."""
+    interval = params.difficulty_adjustment_interval
+    if params.pow_allow_min_difficulty_blocks and (prev.height + 1) % interval != 0:
+        if new_time > prev.time + params.pow_target_spacing * 2:
+            return params.pow_limit_bits
+        return _min_difficulty_walk(prev, interval, params.pow_limit_bits)
+    return next_work_required(params, prev, new_time, _ancestor_of(prev))
+
+
+def _min_difficulty_walk(entry: BlockIndexEntry, interval: int, limit_bits: int) -> int:
+    """Bits of the last block at or below `entry` that is at a retarget height, the genesis,
+    or not at the limit: where Core's loop in GetNextWorkRequired stops."""
+    path = []
+    e = entry
+    while e.walk_bits is None:
+        if e.height == 0 or e.height % interval == 0 or e.bits != limit_bits:
+            e.walk_bits = e.bits
+            break
+        path.append(e)
+        e = e.parent  # type: ignore[assignment]
+    for p in path:
+        p.walk_bits = e.walk_bits
+    return e.walk_bits  # type: ignore[return-value]
 
 
 def _ancestor_of(entry: BlockIndexEntry) -> Callable[[int], BlockIndexEntry]:
