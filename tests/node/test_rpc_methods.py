@@ -93,6 +93,12 @@ def test_getblock_verbosities(chain):
     assert tx["fee"] == Decimal("0.00100000") and "fee" not in v2["tx"][0]
     assert tx["vin"][0]["txinwitness"] == ["51"]
     assert tx["vout"][1]["scriptPubKey"]["type"] == "nulldata"
+    assert "prevout" not in tx["vin"][0]
+    v3 = node.rpc("getblock", tip, 3)["tx"][1]
+    assert v3["vin"][0]["prevout"] == {
+        "generated": True, "height": 1, "value": Decimal("50.00000000"),
+        "scriptPubKey": node.rpc("getrawtransaction", v3["vin"][0]["txid"], 1)["vout"][0]["scriptPubKey"],
+    }
     body = node.post({"method": "getblock", "params": [tip, 2], "id": 1}).body
     assert b'"fee":0.00100000' in body and b'"value":49.99900000' in body
 
@@ -147,6 +153,9 @@ def test_getrawtransaction(chain):
                 "hex", "blockhash", "confirmations", "time", "blocktime"):
         assert key in v
     assert v["blockhash"] == tip and v["confirmations"] == 1 and "in_active_chain" not in v
+    assert "fee" not in v
+    v2 = node.rpc("getrawtransaction", txid, 2)
+    assert v2["fee"] == Decimal("0.00100000") and v2["vin"][0]["prevout"]["generated"] is True
     vb = node.rpc("getrawtransaction", txid, 1, tip)
     assert vb["in_active_chain"] is True
     e = fails(node, "getrawtransaction", "22" * 32)

@@ -6,7 +6,6 @@ from typing import Any
 
 from regtest.consensus.address import AddressPrefixes, script_to_address
 from regtest.consensus.hashes import hash_to_hex
-from regtest.node.rpc.jsonfmt import amount
 from regtest.node.rpc.scriptjson import tx_to_json
 
 
@@ -126,19 +125,9 @@ def block_json(cs: Any, entry: Any, block: Any, verbosity: int, prefixes: Addres
     if verbosity <= 1:
         out["tx"] = [tx.txid_hex for tx in block.txs]
     else:
-        undo = cs.get_undo(entry.hash) if verbosity >= 2 else None
-        spent = {op: coin for op, coin in undo} if undo else None
-        txs = []
-        for tx in block.txs:
-            j = tx_to_json(tx, prefixes, include_hex=False)
-            if spent is not None and not tx.is_coinbase():
-                try:
-                    fee = sum(spent[i.prevout].value for i in tx.vin) - sum(o.value for o in tx.vout)
-                    j["fee"] = amount(fee)
-                except KeyError:
-                    pass
-            j["hex"] = tx.serialize().hex()
-            txs.append(j)
+        undo = cs.get_undo(entry.hash)
+        spent = {op: coin for op, coin in undo} if undo is not None else None
+        txs = [tx_to_json(tx, prefixes, True, spent, with_prevout=verbosity >= 3) for tx in block.txs]
         out["tx"] = txs
     cert = certificate_json(block, prefixes)
     if cert is not None:

@@ -278,8 +278,17 @@ def decode_script(script: bytes, prefixes: AddressPrefixes) -> dict:
     return out
 
 
-def tx_to_json(tx: Transaction, prefixes: AddressPrefixes, include_hex: bool = False) -> dict:
-    """Core's TxToUniv (no fee/prevout): txid, hash, version, size, vsize, weight, locktime, vin, vout."""
+def tx_to_json(
+    tx: Transaction,
+    prefixes: AddressPrefixes,
+    include_hex: bool = False,
+    spent: dict | None = None,
+    with_prevout: bool = False,
+) -> dict:
+    """Core's TxToUniv: txid, hash, version, size, vsize, weight, locktime, vin, vout, and with
+    undo data (`spent`: outpoint -> Coin of every input) the `fee` and optionally `vin[].prevout`."""
+    have_undo = spent is not None and not tx.is_coinbase() and all(i.prevout in spent for i in tx.vin)
+    value_in = 0
     vin = []
     for txin in tx.vin:
         if tx.is_coinbase():
@@ -292,6 +301,16 @@ def tx_to_json(tx: Transaction, prefixes: AddressPrefixes, include_hex: bool = F
             }
         if txin.witness:
             entry["txinwitness"] = [w.hex() for w in txin.witness]
+        if have_undo:
+            coin = spent[txin.prevout]  # type: ignore[index]
+            value_in += coin.value
+            if with_prevout:
+                entry["prevout"] = {
+                    "generated": bool(coin.is_coinbase),
+                    "height": coin.height,
+                    "value": amount(coin.value),
+                    "scriptPubKey": script_pubkey_json(coin.script_pubkey, prefixes),
+                }
         entry["sequence"] = txin.sequence
         vin.append(entry)
     vout = [
@@ -309,6 +328,8 @@ def tx_to_json(tx: Transaction, prefixes: AddressPrefixes, include_hex: bool = F
         "vin": vin,
         "vout": vout,
     }
+    if have_undo:
+        out["fee"] = amount(value_in - sum(o.value for o in tx.vout))
     if include_hex:
         out["hex"] = tx.serialize().hex()
     return out

@@ -99,7 +99,8 @@ def _verbosity(value, default: int) -> int:
     "verbosity is 2, returns an Object with information about block <hash> and information "
     "about each transaction. Blocks of this chain also show their decoded certificate.",
     args=[_HASH_ARG, Arg("verbosity|verbose", ArgType.NUM, "0 for hex-encoded data, 1 for a JSON "
-                         "object, 2 for JSON object with transaction data", optional=True,
+                         "object, 2 for JSON object with transaction data, 3 also with each input's prevout",
+                         optional=True,
                          default=1, type_str="numeric or boolean")],
     result='"hex" (verbosity 0) or {"hash": "hex", "confirmations": n, "size": n, ..., '
            '"tx": [...], "certificate": {...}}',

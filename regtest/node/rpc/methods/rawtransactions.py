@@ -85,7 +85,8 @@ def _verbosity(value) -> int:
     "a block in the blockchain.",
     args=[
         Arg("txid", ArgType.STR_HEX, "The transaction id"),
-        Arg("verbosity|verbose", ArgType.NUM, "0 for hex-encoded data, 1 for a JSON object",
+        Arg("verbosity|verbose", ArgType.NUM, "0 for hex-encoded data, 1 for a JSON object, "
+            "2 for a JSON object with fee and prevout",
             optional=True, default=0, type_str="numeric or boolean"),
         Arg("blockhash", ArgType.STR_HEX, "The block in which to look for the transaction",
             optional=True),
@@ -135,7 +136,11 @@ def getrawtransaction(ctx, p):
     out = {}
     if block_hash is not None:
         out["in_active_chain"] = cs.active.contains(entry)
-    out.update(tx_to_json(tx, ctx.prefixes, include_hex=True))
+    spent = None
+    if verbosity >= 2 and entry is not None and not tx.is_coinbase():
+        undo = cs.get_undo(entry.hash)
+        spent = {op: coin for op, coin in undo} if undo is not None else None
+    out.update(tx_to_json(tx, ctx.prefixes, True, spent, with_prevout=verbosity >= 2))
     if entry is not None:
         out["blockhash"] = entry.hash_hex
         conf = confirmations(cs, entry)
