@@ -1,0 +1,214 @@
+"""Mempool RPCs against a real potcd over HTTP (python-bitcoinlib's Proxy where it fits), and the
+mempool's ZMQ events (hashtx/rawtx, sequence 'A'/'R' with mempool sequence numbers)."""
+
+from __future__ import annotations
+
+import struct
+import time
+from decimal import Decimal
+
+import pytest
+import zmq
+
+from regtest.consensus.address import encode_segwit
+from regtest.consensus.block import Block
+from regtest.consensus.hashes import hash160
+from regtest.consensus.transaction import OutPoint, TxOut
+from regtest.testing.miniwallet import MiniWallet, Utxo
+from tests.node.framework import RPCFailure, TestNode, free_port
+
+ENTRY_KEYS = {
+    "vsize", "weight", "time", "height", "descendantcount", "descendantsize", "ancestorcount",
+    "ancestorsize", "wtxid", "chunkweight", "fees", "depends", "spentby", "bip125-replaceable", "unbroadcast",
+}
+INFO_KEYS = [
+    "loaded", "size", "bytes", "usage", "total_fee", "maxmempool", "mempoolminfee", "minrelaytxfee",
+    "incrementalrelayfee", "unbroadcastcount", "fullrbf", "permitbaremultisig", "maxdatacarriersize",
+    "limitclustercount", "limitclustersize", "optimal",
+]
+
+
+class Funded:
+    """A node, a wallet holding its coinbase outputs, and a ZMQ subscriber on hashtx + sequence."""
+
+    def __init__(self, node: TestNode, wallet: MiniWallet, sub) -> None:
+        self.node = node
+        self.wallet = wallet
+        self.sub = sub
+        self.address = encode_segwit("bcrt", 0, hash160(wallet.pubkey))
+
+    def generate(self, n: int = 1) -> list[str]:
+        hashes = self.node.rpc("generatetoaddress", n, self.address)
+        for h in hashes:
+            block = Block.parse(bytes.fromhex(self.node.rpc("getblock", h, 0)))
+            self.wallet.scan_block(block, self.node.rpc("getblockheader", h)["height"])
+        return hashes
+
+    def utxo(self) -> Utxo:
+        return self.wallet.take(self.node.rpc("getblockcount"))
+
+    def send(self, tx) -> str:
+        return self.node.rpc("sendrawtransaction", tx.serialize().hex())
+
+    def drain(self) -> list[tuple[str, bytes, int]]:
+        out = []
+        while self.sub.poll(400):
+            frames = self.sub.recv_multipart()
+            out.append((frames[0].decode(), frames[1], struct.unpack("<I", frames[2])[0]))
+        return out
+
+
+@pytest.fixture(scope="module")
+def funded(tmp_path_factory):
+    ep = f"tcp://127.0.0.1:{free_port()}"
+    node = TestNode(tmp_path_factory.mktemp("mempool"), extra_args=[f"-zmqpubsequence={ep}", f"-zmqpubhashtx={ep}"]).start()
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(ep)
+    time.sleep(1.0)
+    f = Funded(node, MiniWallet(), sub)
+    f.generate(110)
+    f.drain()
+    yield f
+    sub.close(0)
+    ctx.term()
+    node.stop()
+
+
+def _fail(node, method, *params) -> RPCFailure:
+    with pytest.raises(RPCFailure) as e:
+        node.rpc(method, *params)
+    return e.value
+
+
+def test_sendrawtransaction_through_proxy_and_mempool_views(funded):
+    import bitcoin.core
+
+    proxy = funded.node.proxy()
+    tx, _ = funded.wallet.self_transfer(funded.utxo(), 1000)
+    txid = proxy.sendrawtransaction(bitcoin.core.CTransaction.deserialize(tx.serialize()))
+    assert bitcoin.core.b2lx(txid) == tx.txid_hex
+    assert tx.txid_hex in [bitcoin.core.b2lx(h) for h in proxy.getrawmempool()]
+    entry = funded.node.rpc("getmempoolentry", tx.txid_hex)
+    assert set(entry) == ENTRY_KEYS
+    assert entry["vsize"] == 110 and entry["weight"] == tx.weight and entry["wtxid"] == tx.wtxid_hex
+    assert entry["fees"] == {"base": Decimal("0.00001000"), "modified": Decimal("0.00001000"),
+                             "ancestor": Decimal("0.00001000"), "descendant": Decimal("0.00001000"),
+                             "chunk": Decimal("0.00001000")}
+    assert entry["ancestorcount"] == entry["descendantcount"] == 1
+    assert entry["depends"] == [] and entry["spentby"] == [] and entry["unbroadcast"] is True
+    verbose = funded.node.rpc("getrawmempool", True)
+    assert verbose[tx.txid_hex] == entry
+    # sending it again answers its txid (already in the mempool)
+    assert funded.send(tx) == tx.txid_hex
+
+
+def test_getmempoolinfo_keys_and_values(funded):
+    info = funded.node.rpc("getmempoolinfo")
+    assert list(info) == INFO_KEYS
+    assert info["loaded"] is True and info["fullrbf"] is True and info["optimal"] is True
+    assert info["minrelaytxfee"] == Decimal("0.00000100") and info["mempoolminfee"] == Decimal("0.00000100")
+    assert info["maxmempool"] == 300_000_000 and info["maxdatacarriersize"] == 100_000
+    assert info["size"] == len(funded.node.rpc("getrawmempool"))
+
+
+def test_getrawmempool_sequence_and_errors(funded):
+    res = funded.node.rpc("getrawmempool", False, True)
+    assert set(res) == {"txids", "mempool_sequence"} and isinstance(res["mempool_sequence"], int)
+    e = _fail(funded.node, "getrawmempool", True, True)
+    assert (e.code, e.message) == (-8, "Verbose results cannot contain mempool sequence values.")
+    e = _fail(funded.node, "getmempoolentry", "00" * 32)
+    assert (e.code, e.message) == (-5, "Transaction not in mempool")
+
+
+def test_testmempoolaccept_results(funded):
+    u = funded.utxo()
+    parent, pu = funded.wallet.self_transfer(u, 2000)
+    child, _ = funded.wallet.self_transfer(pu, 2000)
+    rows = funded.node.rpc("testmempoolaccept", [parent.serialize().hex()])
+    assert rows == [{
+        "txid": parent.txid_hex, "wtxid": parent.wtxid_hex, "allowed": True, "vsize": 110,
+        "fees": {"base": Decimal("0.00002000"), "effective-feerate": Decimal("0.00018181"),
+                 "effective-includes": [parent.wtxid_hex]},
+    }]
+    both = funded.node.rpc("testmempoolaccept", [parent.serialize().hex(), child.serialize().hex()])
+    assert [r["allowed"] for r in both] == [True, True]
+    assert parent.txid_hex not in funded.node.rpc("getrawmempool")  # nothing was added
+    missing = funded.node.rpc("testmempoolaccept", [child.serialize().hex()])[0]
+    assert missing == {"txid": child.txid_hex, "wtxid": child.wtxid_hex, "allowed": False, "reject-reason": "missing-inputs"}
+    cheap, _ = funded.wallet.self_transfer(u, 10)
+    row = funded.node.rpc("testmempoolaccept", [cheap.serialize().hex()])[0]
+    assert row["reject-reason"] == "min relay fee not met" and row["reject-details"] == "min relay fee not met, 10 < 11"
+    pricey, _ = funded.wallet.self_transfer(u, 20_000)
+    row = funded.node.rpc("testmempoolaccept", [pricey.serialize().hex()], "0.001")
+    assert row[0]["allowed"] is False and row[0]["reject-reason"] == "max-fee-exceeded"
+    e = _fail(funded.node, "testmempoolaccept", [])
+    assert (e.code, e.message) == (-8, "Array must contain between 1 and 25 transactions.")
+    e = _fail(funded.node, "testmempoolaccept", ["zz"])
+    assert e.code == -22 and e.message.startswith("TX decode failed")
+    funded.wallet.utxos.append(u)
+
+
+def test_sendrawtransaction_errors(funded):
+    node = funded.node
+    e = _fail(node, "sendrawtransaction", "00")
+    assert (e.code, e.message) == (-22, "TX decode failed. Make sure the tx has at least one input.")
+    orphan, _ = funded.wallet.self_transfer(Utxo(OutPoint(bytes(range(32)), 0), 50_000, funded.wallet.script_pubkey), 1000)
+    e = _fail(node, "sendrawtransaction", orphan.serialize().hex())
+    assert (e.code, e.message) == (-25, "bad-txns-inputs-missingorspent")
+    u = funded.utxo()
+    cheap, _ = funded.wallet.self_transfer(u, 10)
+    e = _fail(node, "sendrawtransaction", cheap.serialize().hex())
+    assert (e.code, e.message) == (-26, "min relay fee not met, 10 < 11")
+    pricey, _ = funded.wallet.self_transfer(u, 1_200_000)  # > 0.10 BTC/kvB default
+    e = _fail(node, "sendrawtransaction", pricey.serialize().hex())
+    assert (e.code, e.message) == (-25, "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)")
+    assert node.rpc("sendrawtransaction", pricey.serialize().hex(), 0) == pricey.txid_hex
+    e = _fail(node, "sendrawtransaction", pricey.serialize().hex(), True)
+    assert e.code == -3
+    burn = funded.wallet.spend([funded.utxo()], [TxOut(1000, b"\x6a\x01\x01"), TxOut(10_000, funded.wallet.script_pubkey)])
+    e = _fail(node, "sendrawtransaction", burn.serialize().hex(), 0)
+    assert (e.code, e.message) == (-25, "Unspendable output exceeds maximum configured by user (maxburnamount)")
+    funded.generate(1)
+    e = _fail(node, "sendrawtransaction", pricey.serialize().hex())
+    assert (e.code, e.message) == (-27, "Transaction outputs already in utxo set")
+
+
+def test_invalidateblock_returns_mined_transaction(funded):
+    node = funded.node
+    tx, _ = funded.wallet.self_transfer(funded.utxo(), 3000)
+    funded.send(tx)
+    [h] = funded.generate(1)
+    assert tx.txid_hex not in node.rpc("getrawmempool")
+    assert tx.txid_hex in node.rpc("getblock", h)["tx"]
+    node.rpc("invalidateblock", h)
+    assert tx.txid_hex in node.rpc("getrawmempool")
+    node.rpc("reconsiderblock", h)
+    assert tx.txid_hex not in node.rpc("getrawmempool")
+    assert node.rpc("getbestblockhash") == h
+
+
+def test_zmq_mempool_sequence_events(funded):
+    node = funded.node
+    funded.drain()
+    u = funded.utxo()
+    old, _ = funded.wallet.self_transfer(u, 1000)
+    funded.send(old)
+    seq_after = node.rpc("getrawmempool", False, True)["mempool_sequence"]
+    events = funded.drain()
+    assert [t for t, _, _ in events] == ["hashtx", "sequence"]
+    assert events[0][1] == bytes.fromhex(old.txid_hex)
+    body = events[1][1]
+    assert body[:32] == bytes.fromhex(old.txid_hex) and body[32:33] == b"A"
+    assert struct.unpack("<Q", body[33:])[0] == seq_after - 1
+    new, _ = funded.wallet.self_transfer(u, 5000)  # replaces `old`
+    funded.send(new)
+    events = [e for e in funded.drain() if e[0] == "sequence"]
+    assert [(e[1][:32], e[1][32:33]) for e in events] == [(bytes.fromhex(old.txid_hex), b"R"), (bytes.fromhex(new.txid_hex), b"A")]
+    r_seq, a_seq = (struct.unpack("<Q", e[1][33:])[0] for e in events)
+    assert a_seq == r_seq + 1 == seq_after + 1
+    funded.generate(1)  # `new` is mined: a block consumes a sequence number but sends no 'R'
+    labels = [e[1][32:33] for e in funded.drain() if e[0] == "sequence"]
+    assert labels == [b"C"]
+    assert node.rpc("getrawmempool", False, True)["mempool_sequence"] == a_seq + 2
