@@ -80,6 +80,13 @@ def test_reads_port_from_conf_and_rpcwait(tmp_path):
         n.start()
         out, err = client.communicate(timeout=60)
         assert (client.returncode, out) == (0, "0\n"), err
+        # python-bitcoinlib finds the same node from the conf file alone (port and cookie)
+        import bitcoin
+        import bitcoin.rpc
+
+        bitcoin.SelectParams("regtest")
+        proxy = bitcoin.rpc.Proxy(btc_conf_file=str(tmp_path / "potc.conf"))
+        assert proxy.getblockcount() == 0
     finally:
         client.kill()
         n.stop()

@@ -80,3 +80,20 @@ def test_bitcoin_regtest_chain_uses_pow(tmp_path):
         assert int(h, 16) <= int("7fffff" + "00" * 29, 16)  # proof of work at regtest difficulty
     finally:
         n.stop()
+
+
+def test_rpcbind_needs_rpcallowip(tmp_path):
+    from tests.node.framework import free_port
+
+    port = free_port()
+    n = TestNode(tmp_path, extra_args=["-rpcallowip=127.0.0.0/8", f"-rpcbind=127.0.0.1:{port}"])
+    default_port = n.rpc_port
+    n.rpc_port = port
+    n.args = lambda: [f"-datadir={tmp_path}", f"-rpcport={default_port}", *n.extra_args]
+    n.start()
+    try:
+        assert n.rpc("getblockcount") == 0  # served on the rpcbind port
+        assert f"Binding RPC on address 127.0.0.1 port {port}" in n.debug_log()
+        assert f"port {default_port}" not in n.debug_log()
+    finally:
+        n.stop()
