@@ -10,6 +10,19 @@ make sense under one proof rule (high-hash) are built only there.
     for step in sc.steps: ...   # step.block, step.reason (None = accept), step.tip
 
 `Scenario.to_json()` gives raw hex blocks with the expected reason and tip, for other engines.
+
+Scenarios: `invalid_blocks` (a mature chain, spends of P2PK/P2PKH/P2WPKH/P2TR outputs, then one
+block per consensus reject reason on the tip: CheckBlock, ContextualCheckBlock, header and
+ConnectBlock rules, and a dozen script failures), `forks_and_reorgs` (first-seen ties, a reorg
+13 blocks deep, a branch with an invalid block that fails only when it would become best, a
+valid branch forking off before it), `long_chain_halving` (310 blocks across the first halving).
+
+Expected reasons were written from Core's rules and are checked against Core's engine by
+tests/blocks/test_core_differential.py. Not covered, because no block can reach them: the
+input/fee range rules (bad-txns-inputvalues-outofrange, bad-txns-fee-outofrange,
+bad-txns-accumulated-fee-outofrange: regtest's whole supply is far below MAX_MONEY) and
+bad-txns-oversize (an oversized transaction makes its block fail bad-blk-length first).
+Blocks are deterministic except `time_too_new`, whose time follows the wall clock.
 """
 
 from __future__ import annotations
@@ -247,6 +260,8 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
     reject("in_below_out", "bad-txns-in-belowout", txs=[b.spend([c], [TxOut(c.value + 1, OP_TRUE)])])
     reject("bip68_locked", "bad-txns-nonfinal", kind="bip68_sequence_lock",
            txs=[b.spend([spare[1]], sequence=b.height_of(b.tip_name) + 1 - fan_height + 3)])
+    reject("bip68_time_locked", "bad-txns-nonfinal", kind="bip68_sequence_lock_by_time",
+           txs=[b.spend([spare[2]], sequence=(1 << 22) | 1)])  # 512 s; blocks here are 1 s apart
     # BIP30: a transaction whose outputs are still unspent cannot be included again.
     reject("bip30_overwrite", "bad-txns-BIP30", txs=[fan])
     # Connect-time sigop cost: legacy sigops just under the limit plus witness sigops over it.
