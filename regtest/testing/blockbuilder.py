@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from regtest.consensus.block import Block, BlockHeader, block_merkle_root, check_proof_of_work
+from regtest.consensus.block import Block, BlockHeader, check_proof_of_work
 from regtest.consensus.blockbuild import DEFAULT_BLOCK_VERSION, add_witness_commitment, make_coinbase
 from regtest.consensus.certificate import Certificate, attach_certificate, block_commitment, certificate_placeholder
 from regtest.consensus.hashes import hash_to_hex, sha256

@@ -40,7 +40,6 @@ from regtest.consensus.params import (
     COINBASE_MATURITY,
     MAX_FUTURE_BLOCK_TIME,
     NetworkParams,
-    ProofRule,
     regtest_params,
 )
 from regtest.consensus.certificate import xonly_pubkey
@@ -65,8 +64,8 @@ from regtest.testing.blockbuilder import (
     Spendable,
     make_sealer,
 )
-from regtest.testing.keys import der_decode, mutate_ecdsa
-from regtest.testing.txgen import p2sh_script, p2wsh_script
+from regtest.testing.keys import mutate_ecdsa
+from regtest.testing.txgen import p2sh_script
 
 #: The coordinator key the scenarios sign certificates with on `regtest` (test use only).
 SCENARIO_COORDINATOR_SECRET = sha256(b"potc scenario coordinator key")

@@ -16,7 +16,6 @@ import threading
 
 import pbk
 
-from regtest.consensus.hashes import hash_to_hex
 from regtest.testing.scenario_runner import Verdict
 
 _lock = threading.Lock()
@@ -119,10 +118,6 @@ class CoreChain:
 
     def close(self) -> None:
         del self.chainman
-
-
-def tip_hex(chain: CoreChain) -> str:
-    return hash_to_hex(chain.tip)
 
 
 __all__ = ["CoreChain"]
