@@ -350,6 +350,15 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
     b.accept("dup_base")
     b.reject("dup_base", "duplicate", kind="resubmit_valid_tip")
 
+    # Witness malleation: the same header and txids with a changed witness fails the witness
+    # commitment, and the real block with that hash is accepted afterwards.
+    wspend = b.spend([by_kind_second(b, coins, "p2wpkh")])
+    wbase = b.block("wit_base", txs=[wspend])
+    junk = with_unlock(wspend, 0, b"", wspend.vin[0].witness + (b"junk",))
+    b.add_raw("wit_mutated", Block(wbase.header, (wbase.txs[0], junk)), b.height_of("wit_base"))
+    b.reject("wit_mutated", "bad-witness-merkle-match", kind="witness_mutated_same_hash")
+    b.accept("wit_base")
+
 
 def by_kind_second(b: ScenarioBuilder, coins: list[Spendable], kind: str) -> Spendable:
     """Take (remove) the first coin of `kind` from `coins`."""
