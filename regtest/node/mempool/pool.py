@@ -250,7 +250,13 @@ class TxPool:
 
     # --- size limit and rolling minimum fee ---------------------------------------------------
     def expire(self, cutoff: float) -> int:
-        old = [t for t, e in self.entries.items() if e.time < cutoff]
+        """Remove entries (with descendants) that entered before `cutoff`. Entries sit in
+        insertion order with the clock's time, so the scan stops at the first young one."""
+        old = []
+        for t, e in self.entries.items():
+            if e.time >= cutoff:
+                break
+            old.append(t)
         n = 0
         for t in old:
             n += len(self.remove_recursive(t, RemovalReason.EXPIRY))

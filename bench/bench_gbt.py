@@ -1,0 +1,82 @@
+"""getblocktemplate latency with 5,000 transactions in the mempool.
+
+The mempool holds independent one-input spends at varied fee rates plus parent/child pairs
+(low-fee parents, high-fee children: CPFP packages). Timed: building the template (ancestor
+fee-rate selection) and the full RPC result (template JSON serialised as bitcoind does); each
+measured cold (mempool changed since the last template) over several rounds.
+
+    .venv/bin/python bench/bench_gbt.py [--txs 5000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def build(tmp: Path, n: int):
+    from bench_mempool import build as build_spends
+
+    from regtest.node.mempool import Mempool
+
+    pairs = n // 10
+    cs, txs, _ = build_spends(tmp, n - pairs)
+    from regtest.testing.miniwallet import MiniWallet, Utxo
+    from regtest.consensus.transaction import OutPoint
+
+    w = MiniWallet()
+    rng = random.Random(7)
+    mp = Mempool(cs)
+    for i, tx in enumerate(txs):
+        u = Utxo(tx.vin[0].prevout, tx.vout[0].value + 1000, w.script_pubkey)
+        if i < pairs:
+            parent, pu = w.self_transfer(u, 120)
+            child, _ = w.self_transfer(pu, rng.randrange(5_000, 50_000))
+            for t in (parent, child):
+                assert mp.accept(t).accepted
+        else:
+            t, _ = w.self_transfer(u, rng.randrange(200, 20_000))
+            assert mp.accept(t).accepted
+    return cs, mp
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--txs", type=int, default=5000)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    sys.path.insert(0, str(REPO / "bench"))
+    from regtest.node.mining import create_template, template_json
+    from regtest.node.rpc import jsonfmt
+
+    with tempfile.TemporaryDirectory() as d:
+        cs, mp = build(Path(d), args.txs)
+        build_times, full_times = [], []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            tpl = create_template(mp, cs)
+            t1 = time.perf_counter()
+            text = jsonfmt.dumps(template_json(tpl, cs.tip.hash_hex + "0"))
+            t2 = time.perf_counter()
+            build_times.append(t1 - t0)
+            full_times.append(t2 - t0)
+        n_in = len(tpl.entries)
+        cs.close()
+    print(f"mempool: {len(mp)} transactions; template: {n_in} transactions, weight {tpl.weight}, "
+          f"{len(text) / 1e6:.1f} MB of JSON")
+    print(f"template assembly     : median {statistics.median(build_times) * 1000:7.1f} ms  "
+          f"(min {min(build_times) * 1000:.1f})")
+    print(f"getblocktemplate total: median {statistics.median(full_times) * 1000:7.1f} ms  "
+          f"(min {min(full_times) * 1000:.1f})")
+
+
+if __name__ == "__main__":
+    main()
