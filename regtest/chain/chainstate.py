@@ -453,6 +453,7 @@ class Chainstate:
         """Validate `entry` against the UTXO set and commit it as the new tip."""
         assert entry.parent is self.active.tip
         block = self._load_block(entry)
+        self.coins.prefetch(rules.lookups(block, entry, self.params, self._active_ancestor))
         try:
             spent, created = rules.connect_block(
                 block, entry, self.coins.get, self.params, self._active_ancestor, self.script_checker

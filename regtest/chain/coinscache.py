@@ -42,6 +42,19 @@ class CoinsCache:
         self._remember(op, coin)
         return coin
 
+    def prefetch(self, ops: Iterable[OutPoint]) -> None:
+        """Load every outpoint not yet cached in batched queries (a block's inputs, and its
+        outputs where BIP30 makes validation look them up)."""
+        m = self._map
+        missing = [op for op in dict.fromkeys(ops) if op not in m]
+        if not missing:
+            return
+        found = self.store.get_coins(missing)
+        self.misses += len(missing)
+        for op in missing:
+            m[op] = found.get(op)
+        self._trim()
+
     def apply(self, removed: Iterable[OutPoint], added: Iterable[tuple[OutPoint, Coin]]) -> None:
         """Mirror a committed change; call only after the database transaction committed."""
         m = self._map

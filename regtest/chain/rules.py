@@ -93,6 +93,23 @@ def check_block_contextual(block: Block, entry: BlockIndexEntry, params: Network
     bv.contextual_check_block(block, entry.height, prev.median_time_past(), params)
 
 
+def _bip34_ancestor_hash(params: NetworkParams, prev: BlockIndexEntry, ancestor) -> bytes | None:
+    return ancestor(params.bip34_height).hash if params.bip34_height <= prev.height else None
+
+
+def lookups(
+    block: Block, entry: BlockIndexEntry, params: NetworkParams, ancestor: Callable[[int], BlockIndexEntry]
+) -> list[OutPoint]:
+    """The outpoints connect_block will look up: every input, plus every output where BIP30
+    is enforced (so a cache can fetch them in one batch)."""
+    ops = [txin.prevout for tx in block.txs[1:] for txin in tx.vin]
+    prev = entry.parent
+    assert prev is not None
+    if bv.bip30_enforced(params, entry.height, block.hash, _bip34_ancestor_hash(params, prev, ancestor)):
+        ops.extend(OutPoint(tx.txid, n) for tx in block.txs for n in range(len(tx.vout)))
+    return ops
+
+
 def connect_block(
     block: Block,
     entry: BlockIndexEntry,
@@ -107,7 +124,7 @@ def connect_block(
     active chain); it serves BIP68 time locks and the BIP30/BIP34 rule."""
     prev = entry.parent
     assert prev is not None
-    bip34 = ancestor(params.bip34_height).hash if params.bip34_height <= prev.height else None
+    bip34 = _bip34_ancestor_hash(params, prev, ancestor)
     res = bv.connect_block(
         block, entry.height, view, params, prev.median_time_past(),
         mtp_at=lambda h: ancestor(h).median_time_past(),

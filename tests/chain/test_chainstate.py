@@ -318,3 +318,30 @@ def test_mainnet_blocks_0_to_100(tmp_path, vectors_dir):
         assert stats.txouts == 100 and stats.total_amount == 100 * 50 * 100_000_000
         cs.invalidate_block(cs.block_hash_at(50))
         assert cs.height == 49 and cs.utxo_stats().txouts == 49
+
+
+def test_certificate_attack_leaves_chain_unharmed(tmp_path, params, world):
+    from regtest.chain.blockassembly import assemble_block
+    from regtest.consensus.certificate import extract_certificate, attach_certificate
+
+    _, prefix, _, _ = world
+    with Chainstate.open(str(tmp_path), params) as cs:
+        process_all(cs, prefix[:5])
+        tip, utxo = cs.tip.hash, cs.utxo_set_hash()
+        good = prefix[5]
+        cert = extract_certificate(good)
+        forged = attach_certificate(good, cert.replace(signature=bytes(64)))
+        assert cs.process_block(forged).reason == "bad-cert-sig"
+        other_key = assemble_block(params, tip, 6, good.header.time, bytes.fromhex("22" * 32), OP_TRUE)
+        assert cs.process_block(other_key).reason == "bad-cert-key"
+        lifted = good.with_header(time=good.header.time + 1)  # same certificate, other header
+        assert cs.process_block(lifted).reason == "bad-cert-commitment"
+        assert (cs.tip.hash, cs.utxo_set_hash()) == (tip, utxo)
+        assert cs.process_block(good).connected  # the real block is not poisoned
+
+
+def test_empty_utxo_hash_is_sha256d_of_nothing(tmp_path, params):
+    from regtest.consensus.hashes import sha256d
+
+    with Chainstate.open(str(tmp_path), params) as cs:
+        assert cs.utxo_set_hash() == sha256d(b"")
