@@ -284,24 +284,26 @@ class Chainstate:
     # --- headers ----------------------------------------------------------------------------
     def process_header(self, header: BlockHeader) -> ProcessResult:
         """Add one header to the index (headers-first sync)."""
-        h = header.hash
-        try:
-            entry, is_new = self._accept_header(header)
-        except BlockValidationError as e:
-            return ProcessResult(h, False, e.reason, debug=e.debug)
-        if is_new:
-            with self.store.transaction():
-                self.store.put_index([_row(entry)])
-        return ProcessResult(h, True, None, is_new, self.active.contains(entry))
+        return self.process_headers([header])[0]
 
     def process_headers(self, headers: list[BlockHeader]) -> list[ProcessResult]:
-        """Several headers in order; stops at the first rejected one."""
-        out = []
+        """Headers in order (a `headers` message); stops at the first rejected one. The new
+        entries are written in one transaction."""
+        out: list[ProcessResult] = []
+        new_entries: list[BlockIndexEntry] = []
         for header in headers:
-            res = self.process_header(header)
-            out.append(res)
-            if not res.accepted:
+            h = header.hash
+            try:
+                entry, is_new = self._accept_header(header)
+            except BlockValidationError as e:
+                out.append(ProcessResult(h, False, e.reason, debug=e.debug))
                 break
+            if is_new:
+                new_entries.append(entry)
+            out.append(ProcessResult(h, True, None, is_new, self.active.contains(entry)))
+        if new_entries:
+            with self.store.transaction():
+                self.store.put_index([_row(e) for e in new_entries])
         return out
 
     def _accept_header(self, header: BlockHeader) -> tuple[BlockIndexEntry, bool]:

@@ -16,7 +16,7 @@ from regtest.chain.storage import ChainStore
 from regtest.consensus.coins import Coin
 from regtest.consensus.transaction import OutPoint
 
-DEFAULT_MAX_ENTRIES = 500_000
+DEFAULT_MAX_ENTRIES = 200_000  # about 60 MB of Python objects at most
 
 
 class CoinsCache:

@@ -345,3 +345,17 @@ def test_empty_utxo_hash_is_sha256d_of_nothing(tmp_path, params):
 
     with Chainstate.open(str(tmp_path), params) as cs:
         assert cs.utxo_set_hash() == sha256d(b"")
+
+
+def test_process_headers_batch_stops_at_first_bad(tmp_path, params, world):
+    _, prefix, _, _ = world
+    with Chainstate.open(str(tmp_path), params) as cs:
+        headers = [b.header for b in prefix[:6]]
+        headers[4] = headers[4].replace(version=1)
+        res = cs.process_headers(headers)
+        assert [r.accepted for r in res] == [True, True, True, True, False]
+        assert res[4].reason == "bad-version(0x00000001)"
+        assert cs.best_header().hash == prefix[3].hash
+    with Chainstate.open(str(tmp_path), params) as cs:  # the accepted headers were persisted
+        assert cs.get_block_index(prefix[3].hash).height == 4
+        assert cs.height == 0
