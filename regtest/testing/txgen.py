@@ -66,6 +66,8 @@ class Case:
             + ", ".join(f"({o.value}, '{o.script_pubkey.hex()}')" for o in self.spent)
             + "]",
             f"flags: {self.flags:#x} ({format_flags(self.flags) or 'NONE'})",
+            "replay: python -m tests.consensus.differential.harness <tx> <input_index> "
+            "\"<spent_outputs>\" <flags>",
         ]
         return "\n".join(lines)
 

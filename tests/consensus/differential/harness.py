@@ -78,3 +78,21 @@ def differential(
 
 
 Check = Callable[[Case], bool]
+
+
+def replay(tx_hex: str, index: int, spent: list[tuple[int, str]], flags: int) -> str:
+    """Both verdicts for a case as `Case.describe()` prints it (for reproducing a report)."""
+    from regtest.consensus.transaction import TxOut
+
+    tx = Transaction.from_hex(tx_hex)
+    case = Case(tx, index, tuple(TxOut(v, bytes.fromhex(s)) for v, s in spent), flags, "replay")
+    core, ours = both_verdicts(case)
+    return f"core={'valid' if core else 'invalid'} ours={ours.name}"
+
+
+if __name__ == "__main__":  # python -m tests.consensus.differential.harness TX INDEX SPENT FLAGS
+    import ast
+    import sys
+
+    _tx, _idx, _spent, _flags = sys.argv[1:5]
+    print(replay(_tx, int(_idx), ast.literal_eval(_spent), int(_flags, 0)))
