@@ -193,6 +193,7 @@ class BlockIndex:
         # Blocks that could become the tip (all data, not failed), pruned of those worse than
         # the tip; like Core's setBlockIndexCandidates. Rebuilt after invalidations.
         self.candidates: set[BlockIndexEntry] = set()
+        self._best_header: BlockIndexEntry | None = None
 
     def __contains__(self, h: bytes) -> bool:
         return h in self.entries
@@ -207,6 +208,9 @@ class BlockIndex:
         self.entries[entry.hash] = entry
         if entry.parent is not None:
             entry.parent.children.append(entry)
+        best = self._best_header
+        if not entry.is_failed() and (best is None or entry.sort_key() > best.sort_key()):
+            self._best_header = entry
 
     def take_sequence(self) -> int:
         s = self.next_sequence
@@ -262,11 +266,18 @@ class BlockIndex:
 
     def best_header(self) -> BlockIndexEntry | None:
         """The most-work header not known to be invalid (data or not)."""
-        best: BlockIndexEntry | None = None
-        for e in self.entries.values():
-            if not e.is_failed() and (best is None or e.sort_key() > best.sort_key()):
-                best = e
+        best = self._best_header
+        if best is None or best.is_failed():
+            best = self._best_header = None
+            for e in self.entries.values():
+                if not e.is_failed() and (best is None or e.sort_key() > best.sort_key()):
+                    best = e
+            self._best_header = best
         return best
+
+    def forget_best_header(self) -> None:
+        """Call after failure marks were cleared: a better header may be valid again."""
+        self._best_header = None
 
     def chain_tips(self, active: ActiveChain) -> list[ChainTip]:
         """Core's getchaintips: the active tip plus every block without children off the chain."""

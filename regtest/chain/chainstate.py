@@ -565,6 +565,7 @@ class Chainstate:
             with self.store.transaction():
                 self.store.put_index([_row(e) for e in changed])
         self.index.rebuild_candidates()
+        self.index.forget_best_header()
         self.activate_best_chain()
 
 
