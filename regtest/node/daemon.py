@@ -178,7 +178,8 @@ class Node:
             self.ctx.zmq = ZmqPublisher(notifiers, self._raw_block, self.ctx.is_initial_block_download)
             self.ctx.zmq.start()
             self.dispatcher.warmup = "Loading block index…"
-            self._open_chain()
+            # in a worker thread, so that RPC keeps answering -28 while a long chain loads
+            await asyncio.to_thread(self._open_chain)
             self.dispatcher.warmup = None
             log.info("init message: Done loading")
             await self.stop_event.wait()

@@ -23,7 +23,8 @@ log = logging.getLogger("potc.txindex")
 class TxIndex(ChainListener):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path))
+        # opened during start-up in a worker thread, used afterwards from the event loop
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS tx (txid BLOB PRIMARY KEY, block BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB)")
         self._db.commit()

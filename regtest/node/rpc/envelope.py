@@ -98,6 +98,7 @@ class Dispatcher:
     async def execute(self, method_name: str, params: Any) -> Any:
         if self.warmup is not None:
             raise RPCError(RPCErrorCode.IN_WARMUP, self.warmup)
+        log.debug("ThreadRPCServer method=%r", method_name[:100])
         method = self.registry.get(method_name)
         if method is None:
             raise RPCError(RPCErrorCode.METHOD_NOT_FOUND, "Method not found")
