@@ -118,6 +118,10 @@ class Coordinator:
         last = self.store.latest_cycle()
         if last is not None and last.state == "open":
             self.store.db.execute("DELETE FROM submissions WHERE cycle=? AND status='pending'", (last.id,))
+            # Give miners (backing off while we were down) a fresh window to answer.
+            deadline = max(last.deadline, time.time() + self.cfg.cycle_seconds)
+            self.store.db.execute("UPDATE cycles SET deadline=? WHERE id=?", (deadline, last.id))
+            last = self.store.cycle(last.id)
             self._activate(last)
             for s in self.store.submissions(last.id):
                 if s["status"] == "verified":

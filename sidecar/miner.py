@@ -157,7 +157,7 @@ class Miner:
                     registered = False
                 log.warning("coordinator unavailable (%s); retrying in %.1fs", e, backoff)
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, 4.0)
             finally:
                 if stats_file is not None:
                     stats_file.write_text(json.dumps(self.stats.to_json()))

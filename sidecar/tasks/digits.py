@@ -52,7 +52,7 @@ register(DigitsSpec.name, DigitsSpec)
 class DigitsTask(Task):
     """Standardised digits, a private held-out pool, and the rest split into shards."""
 
-    def __init__(self, hidden: int = 64, segments: int = 8, shards: int = 8,
+    def __init__(self, hidden: int = 64, segments: int = 8, shards: int = 4,
                  heldout_fraction: float = 0.3, split_seed: int = 0) -> None:
         from sklearn.datasets import load_digits
 

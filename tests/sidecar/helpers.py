@@ -78,6 +78,6 @@ class Harness:
 
 def digits_config(datadir: Path, **kw: Any) -> CoordinatorConfig:
     base: dict[str, Any] = dict(datadir=datadir, task="digits", cycle_seconds=3600, early_close=False,
-                                task_kwargs={"hidden": 64, "segments": 8, "shards": 8})
+                                task_kwargs={"hidden": 64, "segments": 8, "shards": 4})
     base.update(kw)
     return CoordinatorConfig(**base)
