@@ -474,6 +474,68 @@ def long_chain_halving(b: ScenarioBuilder) -> None:
     b.chain("k", 160)
 
 
+# --- random block trees (for differential runs: no expectations, two engines compared) ----------
+def random_block_tree(network: str, seed: int, n_blocks: int = 80) -> list[tuple[str, Block]]:
+    """A random submission sequence over a tree of blocks: forks from anywhere, some blocks
+    invalid at connect time (bad-cb-amount) or at the contextual checks (bad-cb-height), some
+    built on invalid blocks, some sent after their children (which are sent again once the
+    parent is in), some sent twice. The right verdicts are whatever Core says: use it to
+    compare engines, not as a scenario with expectations."""
+    import random
+
+    rng = random.Random(seed)
+    b = new_builder(network, f"random-{seed}")
+    names = ["genesis"]
+    tainted: set[str] = set()  # invalid, or built on an invalid block
+    sent = {"genesis"}
+    waiting: dict[str, list[str]] = {}  # parent name -> children sent before it
+    out: list[tuple[str, Block]] = []
+    held: list[str] = []
+    by_hash = {b["genesis"].hash: "genesis"}
+
+    def send(name: str) -> None:
+        out.append((name, b[name]))
+        parent = by_hash[b[name].header.prev_hash]
+        if parent not in sent:
+            waiting.setdefault(parent, []).append(name)
+            return
+        sent.add(name)
+        for child in waiting.pop(name, []):
+            send(child)
+
+    for i in range(n_blocks):
+        good = [n for n in names if n not in tainted]
+        if rng.random() < 0.6:
+            parent = max(good, key=b.height_of)  # extend the best-looking block
+        else:
+            parent = names[max(0, len(names) - 1 - int(rng.expovariate(0.2)))]
+        name = f"r{i}"
+        h = b.height_of(parent) + 1
+        roll = rng.random()
+        if roll < 0.07:
+            b.block(name, parent, extra_reward=1)
+        elif roll < 0.10:
+            b.block(name, parent, tx_mod=lambda txs, h=h: replace_coinbase(txs, script_sig=bip34_height_script(h + 1) + b"\x00"))
+        else:
+            b.block(name, parent)
+        if roll < 0.10 or parent in tainted:
+            tainted.add(name)
+        names.append(name)
+        by_hash[b[name].hash] = name
+        if rng.random() < 0.1:
+            held.append(name)
+        else:
+            send(name)
+        if held and rng.random() < 0.3:
+            send(held.pop(0))
+        if rng.random() < 0.05:
+            again = rng.choice(names[1:])
+            out.append((again, b[again]))
+    for name in held:
+        send(name)
+    return out
+
+
 SCENARIOS: dict[str, Callable[[ScenarioBuilder], None]] = {
     "invalid_blocks": invalid_blocks,
     "forks_and_reorgs": forks_and_reorgs,
@@ -498,6 +560,7 @@ __all__ = [
     "all_scenarios",
     "build_scenario",
     "new_builder",
+    "random_block_tree",
     "replace_coinbase",
     "scenario_params",
     "with_outputs",

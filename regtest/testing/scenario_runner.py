@@ -47,7 +47,7 @@ class OurChain:
         res = self.chainstate.process_block(raw)
         reason = None if res.accepted else res.reason
         entry = self.chainstate.get_block_index(res.hash)
-        if reason and entry is not None and entry.status & BlockStatus.FAILED_CHILD and not entry.status & BlockStatus.FAILED:
+        if reason and res.is_new and entry is not None and entry.status & BlockStatus.FAILED_CHILD and not entry.status & BlockStatus.FAILED:
             # Stored, then dropped because an ancestor failed to connect: the block itself was
             # never judged (Core reports nothing for it either).
             reason = None

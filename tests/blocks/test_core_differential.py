@@ -117,3 +117,25 @@ def test_scenarios_are_deterministic():
     a = build_scenario("forks_and_reorgs", NETWORK)
     b = build_scenario("forks_and_reorgs", NETWORK)
     assert [s.block.hash for s in a.steps] == [s.block.hash for s in b.steps]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_block_trees_agree_with_core(seed, tmp_path):
+    """Random forks, invalid blocks, out-of-order and repeated submissions: no expectations,
+    only the two engines compared after every submission."""
+    from regtest.testing.blockscenarios import random_block_tree
+
+    seq = random_block_tree(NETWORK, seed, 100)
+    core = CoreChain(str(tmp_path / "core"))
+    ours = OurChain(str(tmp_path / "ours"), BITCOIN_REGTEST)
+    try:
+        tips = set()
+        for name, blk in seq:
+            raw = blk.serialize()
+            got_core, got_ours = core.submit(raw), ours.submit(raw)
+            assert got_core == got_ours, f"seed {seed}, {name}: core {got_core.describe()}, ours {got_ours.describe()}"
+            tips.add(got_core.tip)
+        assert len(tips) > 20 and core.height == ours.chainstate.height
+    finally:
+        ours.close()
+        core.close()
