@@ -554,6 +554,31 @@ def all_scenarios(network: str = "bitcoin-regtest") -> list[Scenario]:
     return [build_scenario(n, network) for n in SCENARIOS]
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Write every scenario as JSON (raw blocks, expected reason and tip) for other engines."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--network", default="regtest", choices=("regtest", "bitcoin-regtest"))
+    ap.add_argument("--out", required=True, help="directory for <scenario>.<network>.json")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for sc in all_scenarios(args.network):
+        data = sc.to_json()
+        if args.network == "regtest":
+            data["coordinator_xonly"] = xonly_pubkey(SCENARIO_COORDINATOR_SECRET).hex()
+        path = out / f"{sc.name}.{args.network}.json"
+        path.write_text(json.dumps(data, indent=1))
+        print(f"{path}: {len(sc.steps)} blocks")
+
+
+if __name__ == "__main__":
+    main()
+
+
 __all__ = [
     "SCENARIOS",
     "SCENARIO_COORDINATOR_SECRET",
