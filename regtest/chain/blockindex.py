@@ -48,6 +48,7 @@ class BlockIndexEntry:
     children: list["BlockIndexEntry"] = field(default_factory=list, repr=False)
     # Memo for the min-difficulty walk (see rules.expected_bits); never stale, headers are fixed.
     walk_bits: int | None = field(default=None, repr=False)
+    _mtp: int | None = field(default=None, repr=False)
 
     @property
     def prev_hash(self) -> bytes:
@@ -81,14 +82,18 @@ class BlockIndexEntry:
         return e
 
     def median_time_past(self) -> int:
-        """Median of the times of this block and up to ten ancestors (Core's GetMedianTimePast)."""
+        """Median of the times of this block and up to ten ancestors (Core's GetMedianTimePast).
+        Memoised: headers never change, so neither does their median."""
+        if self._mtp is not None:
+            return self._mtp
         times = []
         e: BlockIndexEntry | None = self
         while e is not None and len(times) < MEDIAN_TIME_SPAN:
             times.append(e.time)
             e = e.parent
         times.sort()
-        return times[len(times) // 2]
+        self._mtp = times[len(times) // 2]
+        return self._mtp
 
     def sort_key(self) -> tuple[int, int]:
         """Bigger is better: more work, then earlier arrival (lower sequence)."""
