@@ -222,6 +222,10 @@ def test_gettxoutsetinfo(chain):
     # 102 subsidies; T moved one of them minus a fee that block 102's coinbase collected
     assert info["txouts"] == 102 and info["total_amount"] == Decimal("5100.00000000")
     assert "hash_serialized_3" not in node.rpc("gettxoutsetinfo", "none")
+    mu = node.rpc("gettxoutsetinfo", "muhash")
+    assert "hash_serialized_3" not in mu and len(mu["muhash"]) == 64
+    assert {k: v for k, v in mu.items() if k != "muhash"} == {
+        k: v for k, v in info.items() if k != "hash_serialized_3"}
     e = fails(node, "gettxoutsetinfo", "foo")
     assert (e.code, e.message) == (-8, "'foo' is not a valid hash_type")
 

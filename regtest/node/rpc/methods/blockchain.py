@@ -194,7 +194,7 @@ def gettxout(ctx, p):
     "gettxoutsetinfo", _CAT, "Returns statistics about the unspent transaction output set. "
     "Note this call may take some time.",
     args=[Arg("hash_type", ArgType.STR, "Which UTXO set hash should be calculated. Options: "
-              "'hash_serialized_3', 'none'.", optional=True, default="hash_serialized_3"),
+              "'hash_serialized_3', 'muhash', 'none'.", optional=True, default="hash_serialized_3"),
           Arg("hash_or_height", ArgType.NUM, "The block hash or height of the target height "
               "(only available with coinstatsindex).", optional=True, type_str="string or numeric"),
           Arg("use_index", ArgType.BOOL, "Use coinstatsindex, if available.", optional=True,
@@ -208,8 +208,6 @@ def gettxoutsetinfo(ctx, p):
     hash_type = p.str("hash_type")
     if hash_type not in ("hash_serialized_3", "none", "muhash"):
         raise RPCError(RPCErrorCode.INVALID_PARAMETER, f"'{hash_type}' is not a valid hash_type")
-    if hash_type == "muhash":
-        raise RPCError(RPCErrorCode.INVALID_PARAMETER, "hash_type muhash is not supported by this node")
     if p.given("hash_or_height"):
         raise RPCError(RPCErrorCode.INVALID_PARAMETER,
                        "Querying specific block heights requires coinstatsindex")
@@ -218,10 +216,23 @@ def gettxoutsetinfo(ctx, p):
            "bogosize": st.bogosize}
     if hash_type == "hash_serialized_3":
         out["hash_serialized_3"] = hash_to_hex(st.hash_serialized)
+    elif hash_type == "muhash":
+        out["muhash"] = hash_to_hex(_muhash(cs))
     out["total_amount"] = amount(st.total_amount)
     out["transactions"] = st.transactions
     out["disk_size"] = st.disk_size
     return out
+
+
+def _muhash(cs) -> bytes:
+    """MuHash3072 over every coin, each serialized as Core's TxOutSer (as hash_serialized_3)."""
+    from regtest.chain.coinser import hash_serialize_coin
+    from regtest.node.muhash import MuHash3072
+
+    acc = MuHash3072()
+    for op, coin in cs.store.iter_coins():
+        acc.insert(hash_serialize_coin(op, coin))
+    return acc.digest()
 
 
 @rpc_method("invalidateblock", _CAT, "Permanently marks a block as invalid, as if it violated a "
