@@ -211,7 +211,7 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
     mtp = _median_time_past(b)
     reject("tx_nonfinal_time", "bad-txns-nonfinal", kind="tx_nonfinal_time (BIP113)",
            txs=[b.spend([take()], locktime=mtp + 1)])
-    reject("witness_nonce_size", "bad-witness-nonce-size", txs=[b.spend([by_kind_second(b, coins, "p2wpkh")])],
+    reject("witness_nonce_size", "bad-witness-nonce-size", txs=[b.spend([take_kind(b, coins, "p2wpkh")])],
            tx_mod=lambda txs: replace_coinbase(txs, witness=(bytes(31),)))
     reject("witness_merkle_mismatch", "bad-witness-merkle-match", refresh_commitment=False,
            txs=[b.spend([sp["p2wsh_true"]])],
@@ -264,7 +264,7 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
     # BIP30: a transaction whose outputs are still unspent cannot be included again.
     reject("bip30_overwrite", "bad-txns-BIP30", txs=[fan])
     # Connect-time sigop cost: legacy sigops just under the limit plus witness sigops over it.
-    wit = [by_kind_second(b, coins, "p2wpkh") for _ in range(5)]
+    wit = [take_kind(b, coins, "p2wpkh") for _ in range(5)]
     sig_heavy = b.spend([spare[2]], [TxOut(spare[2].value - 1000, bytes([OP_CHECKSIG]) * 19_999)])
     reject("sigops_cost_at_connect", "bad-blk-sigops", kind="sigops_cost_at_connect", payout="p2wpkh",
            txs=[sig_heavy, b.spend(wit)])
@@ -273,7 +273,7 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
 
     # --- script failures (mandatory-script-verify-flag-failed (<script error>)) ---
     def bad_sig(kind: str) -> Transaction:
-        coin = by_kind_second(b, coins, kind)
+        coin = take_kind(b, coins, kind)
         coins.append(coin)
         tx = b.spend([coin])
         return with_outputs(tx, (TxOut(tx.vout[0].value - 1, tx.vout[0].script_pubkey),))
@@ -286,7 +286,7 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
     reject("p2wpkh_bad_sig", f"{script_fail} (Script evaluated without error but finished with a false/empty top stack element)",
            txs=[bad_sig("p2wpkh")])
     reject("p2tr_bad_sig", f"{script_fail} (Invalid Schnorr signature)", txs=[bad_sig("p2tr")])
-    p2pkh_coin = by_kind_second(b, coins, "p2pkh")
+    p2pkh_coin = take_kind(b, coins, "p2pkh")
     coins.append(p2pkh_coin)
     good = b.spend([p2pkh_coin])
     sig = good.vin[0].script_sig
@@ -311,7 +311,7 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
            txs=[with_unlock(b.spend([sp["p2wsh_wrong"]], sign=False), 0, b"", (bytes([0x52]),))])
     reject("p2wsh_unclean_stack", f"{script_fail} (Stack size must be exactly one after execution)",
            txs=[with_unlock(b.spend([sp["p2wsh_wrong"]], sign=False), 0, b"", (b"\x01", OP_TRUE))])
-    wpkh = by_kind_second(b, coins, "p2wpkh")
+    wpkh = take_kind(b, coins, "p2wpkh")
     coins.append(wpkh)
     signed = b.spend([wpkh])
     reject("witness_malleated", f"{script_fail} (Witness requires empty scriptSig)",
@@ -352,7 +352,7 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
 
     # Witness malleation: the same header and txids with a changed witness fails the witness
     # commitment, and the real block with that hash is accepted afterwards.
-    wspend = b.spend([by_kind_second(b, coins, "p2wpkh")])
+    wspend = b.spend([take_kind(b, coins, "p2wpkh")])
     wbase = b.block("wit_base", txs=[wspend])
     junk = with_unlock(wspend, 0, b"", wspend.vin[0].witness + (b"junk",))
     b.add_raw("wit_mutated", Block(wbase.header, (wbase.txs[0], junk)), b.height_of("wit_base"))
@@ -360,7 +360,7 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
     b.accept("wit_base")
 
 
-def by_kind_second(b: ScenarioBuilder, coins: list[Spendable], kind: str) -> Spendable:
+def take_kind(b: ScenarioBuilder, coins: list[Spendable], kind: str) -> Spendable:
     """Take (remove) the first coin of `kind` from `coins`."""
     for c in coins:
         if b.wallet.kind_of(c.txout.script_pubkey) == kind:
@@ -416,12 +416,12 @@ def forks_and_reorgs(b: ScenarioBuilder) -> None:
     b.block("a4", "a3", txs=[only_a])
     b.accept("a4")
 
-    # A deep fork from `base`: 13 blocks beat the 4 on the a-branch, then 12 more on a-branch
-    # lose, then the a-branch wins back with a reorg of depth 13.
+    # A long fork from `base`: d1..d5, e1..e8 (13 blocks) overtake the 4 blocks of the a-branch
+    # (d5 double-spends only_a's input); then a5..a14 take the lead back, a reorg 13 deep.
     d_names = b.chain("d", 4, base, accept=False)
     for n in d_names:
         b.side(n)
-    d5 = b.block("d5", d_names[-1], txs=[b.spend([coins[2]], fee=7000)])  # conflicts with only_a
+    b.block("d5", d_names[-1], txs=[b.spend([coins[2]], fee=7000)])  # conflicts with only_a
     b.accept("d5")
     rest = b.chain("e", 8, "d5")
     # Spending only_a's output is impossible on the d-branch.

@@ -206,3 +206,24 @@ def test_certificate_attacks_rejected_chain_unharmed(tmp_path):
         assert chain.submit(after.serialize()).reason is None and chain.tip == after.hash
     finally:
         chain.close()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_trees_behave_as_with_proof_of_work(seed, tmp_path):
+    """The same random block tree (forks, invalid blocks, out-of-order sends) built once with
+    proof of work and once with certificates: every submission gets the same verdict and the
+    tip is the same named block after every step, so the proof rule does not change chain
+    selection. (The proof-of-work sequence itself is compared with Core elsewhere.)"""
+    from regtest.testing.blockscenarios import random_block_tree, scenario_params
+
+    runs = []
+    for network in ("bitcoin-regtest", NETWORK):
+        seq = random_block_tree(network, seed, 100)
+        names = {blk.hash: name for name, blk in seq}
+        names[scenario_params(network).genesis_hash] = "genesis"
+        chain = OurChain(str(tmp_path / network), scenario_params(network))
+        try:
+            runs.append([(name, v.reason, names[v.tip]) for name, blk in seq for v in [chain.submit(blk.serialize())]])
+        finally:
+            chain.close()
+    assert runs[0] == runs[1]
