@@ -222,6 +222,7 @@ class Node:
     async def shutdown(self) -> None:
         log.info("Shutdown: In progress...")
         self.dispatcher.warmup = "Shutting down"
+        self.ctx.extras["shutting_down"] = True  # long-polling calls (getblocktemplate) return
         await self.server.stop()
         if self.cookie is not None:
             self.cookie.remove()

@@ -149,3 +149,24 @@ def test_longpoll_returns_when_tip_changes(miner):
     t.join(20)
     assert not t.is_alive()
     assert out["tpl"]["previousblockhash"] == h
+
+
+def test_longpoll_ends_on_stop(tmp_path):
+    node = TestNode(tmp_path / "lp").start()
+    tpl = node.rpc("getblocktemplate", SEGWIT)
+    out: dict = {}
+
+    def poll():
+        try:
+            node.rpc("getblocktemplate", {"rules": ["segwit"], "longpollid": tpl["longpollid"]})
+        except RPCFailure as e:
+            out["error"] = (e.code, e.message)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(0.5)
+    start = time.monotonic()
+    assert node.stop() == 0
+    t.join(10)
+    assert out["error"] == (-9, "Shutting down")
+    assert time.monotonic() - start < 10  # the waiting call does not hold the shutdown

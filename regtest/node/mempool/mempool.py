@@ -126,6 +126,7 @@ class Mempool(ChainListener):
                 pool.remove([tx.txid], RemovalReason.BLOCK)
             pool.remove_conflicts(tx)
         pool.note_block()
+        self.unbroadcast &= pool.entries.keys()
 
     def block_disconnected(self, block: Block, entry: Any) -> None:
         for tx in block.txs[1:]:

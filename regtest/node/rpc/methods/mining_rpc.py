@@ -85,6 +85,8 @@ async def _longpoll(ctx: Any, longpollid: Any) -> None:
     check_at = _time.monotonic() + LONGPOLL_FIRST_CHECK
     while cs.tip.hash == watched:
         await asyncio.sleep(LONGPOLL_TICK)
+        if ctx.extras.get("shutting_down"):
+            raise RPCError(RPCErrorCode.CLIENT_NOT_CONNECTED, "Shutting down")
         if _time.monotonic() >= check_at:
             if _tx_updated(ctx) != last_updated:
                 return
@@ -125,8 +127,6 @@ async def getblocktemplate(ctx, p):
         raise RPCError(RPCErrorCode.INVALID_PARAMETER, _SEGWIT_REQUIRED)
     if request.get("longpollid") is not None:
         await _longpoll(ctx, request.get("longpollid"))
-        if ctx.chainstate is None:
-            raise RPCError(RPCErrorCode.CLIENT_NOT_CONNECTED, "Shutting down")
     tpl = current_template(ctx)
     _state(ctx)["last"] = (tpl.weight, len(tpl.entries))
     longpollid = cs.tip.hash_hex + str(tpl.transactions_updated)
