@@ -48,6 +48,13 @@ def test_errors_like_bitcoin_cli(node):
     assert r.returncode == 1 and r.stderr.startswith("error code: -1\nerror message:\ngetblockhash height\n")
 
 
+def test_rpcconnect(node):
+    r = run_cli(node, "getblockcount", extra=["-rpcconnect=127.0.0.1"])
+    assert r.stdout == "0\n"
+    r = run_cli(node, "getblockcount", extra=[f"-rpcconnect=127.0.0.1:{node.rpc_port}", "-rpcport=1"])
+    assert r.stdout == "0\n"  # a port in -rpcconnect wins
+
+
 def test_stdin_arguments(node):
     r = run_cli(node, "getblockhash", stdin="0\n", extra=["-stdin"])
     assert r.stdout == GENESIS + "\n"

@@ -342,5 +342,10 @@ def test_python_bitcoinlib_proxy(chain):
         proxy.gettxout(COutPoint(lx(spend.txid_hex), 1))
     assert proxy.validateaddress(ADDR)["isvalid"] is True
     assert proxy.submitblock(blk) == "duplicate"
-    with pytest.raises(bitcoin.rpc.JSONRPCError):
+    with pytest.raises(bitcoin.rpc.JSONRPCError) as e:
         proxy.call("nosuchmethod")
+    assert e.value.error["code"] == -32601
+    bad = bitcoin.rpc.Proxy(service_url=f"http://__cookie__:wrong@127.0.0.1:{node.rpc_port}")
+    with pytest.raises(bitcoin.rpc.JSONRPCError) as e:
+        bad.getblockcount()
+    assert e.value.error["code"] == -342  # the library's code for a non-JSON (empty 401) reply
