@@ -856,7 +856,6 @@ def verify_witness_program(
     witness: Sequence[bytes], version: int, program: bytes, flags: int, checker: TxChecker, is_p2sh_spend: bool
 ) -> None:
     """Core's VerifyWitnessProgram; raises ScriptFailure."""
-    execdata = ExecData()
     if version == 0:
         if len(program) == 32:
             if not witness:
@@ -864,7 +863,7 @@ def verify_witness_program(
             script = witness[-1]
             if _sha256(script).digest() != program:
                 raise ScriptFailure(E.WITNESS_PROGRAM_MISMATCH)
-            _execute_witness_script(list(witness[:-1]), script, flags, SIGVERSION_WITNESS_V0, checker, execdata)
+            _execute_witness_script(list(witness[:-1]), script, flags, SIGVERSION_WITNESS_V0, checker, ExecData())
             return
         if len(program) == 20:
             if len(witness) != 2:
@@ -875,6 +874,7 @@ def verify_witness_program(
     if version == 1 and len(program) == 32 and not is_p2sh_spend:
         if not flags & F_TAPROOT:
             return
+        execdata = ExecData()
         stack = list(witness)
         if not stack:
             raise ScriptFailure(E.WITNESS_PROGRAM_WITNESS_EMPTY)
