@@ -6,7 +6,6 @@ import json
 import socket
 import time
 
-import pytest
 
 from tests.node.framework import TestNode
 

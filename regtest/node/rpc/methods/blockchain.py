@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.transaction import OutPoint
-from regtest.node.rpc.blockjson import (
-    block_json,
-    compact_to_target,
-    confirmations,
-    difficulty,
-    header_json,
-)
+from regtest.node.rpc.blockjson import block_json, compact_to_target, difficulty, header_json
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
 from regtest.node.rpc.jsonfmt import amount
 from regtest.node.rpc.methods.control import require_chain
@@ -266,5 +260,3 @@ def reconsiderblock(ctx, p):
         raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, "Block not found") from None
     return None
 
-
-__all__ = ["confirmations"]

@@ -97,7 +97,7 @@ def _require_generation(ctx) -> None:
     examples=('11 "myaddress"',), hidden=True,
 )
 def generatetoaddress(ctx, p):
-    cs = require_chain(ctx)
+    require_chain(ctx)
     n = p.int("nblocks")
     p.int("maxtries")
     script = _payout_script(ctx, p.str("address"), "Error: Invalid address")
@@ -111,7 +111,6 @@ def generatetoaddress(ctx, p):
             raise RPCError(RPCErrorCode.INTERNAL_ERROR,
                            f"ProcessNewBlock, block not accepted: {res.reason}")
         hashes.append(block.hash_hex)
-    del cs
     return hashes
 
 
