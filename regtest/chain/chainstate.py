@@ -15,16 +15,18 @@ Public API (see docs/chainstate.md):
 
 Every block connect or disconnect is one database transaction holding the UTXO changes, the
 undo data, the index status and the new tip; the in-memory state changes only after it commits.
-Not thread-safe: call from one thread (the node serialises access).
+Thread-safe through one re-entrant lock (`Chainstate.lock`); validation itself is serial.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time as _time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, TypeVar
 
 from regtest.chain import rules
 from regtest.chain.blockindex import (
@@ -48,6 +50,19 @@ from regtest.consensus.serialize import DeserializationError
 from regtest.consensus.transaction import OutPoint
 
 log = logging.getLogger(__name__)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Run the method under the chainstate's re-entrant lock (see Chainstate.lock)."""
+
+    @functools.wraps(method)
+    def wrapper(self: "Chainstate", *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 _BLOCK_CACHE_SIZE = 16
 
@@ -106,6 +121,10 @@ class Chainstate:
         cache_entries: int = DEFAULT_MAX_ENTRIES,
         script_workers: int | None = None,
     ) -> None:
+        # Every public method that reads the database or changes state holds this lock, so
+        # callers on several threads (RPC, P2P) see whole blocks only. Hold it yourself to make
+        # several reads consistent with each other.
+        self.lock = threading.RLock()
         self.store = store
         self.params = params
         self.clock: Callable[[], int] = clock or (lambda: int(_time.time()))
@@ -145,6 +164,7 @@ class Chainstate:
             raise
         return cs
 
+    @_locked
     def close(self) -> None:
         self.script_checker.close()
         self.store.close()
@@ -224,6 +244,7 @@ class Chainstate:
     def get_block_index(self, block_hash: bytes) -> BlockIndexEntry | None:
         return self.index.get(block_hash)
 
+    @_locked
     def get_block(self, block_hash: bytes) -> Block | None:
         blk = self._blocks.get(block_hash)
         if blk is not None:
@@ -231,14 +252,17 @@ class Chainstate:
         raw = self.store.get_block(block_hash)
         return Block.parse(raw) if raw is not None else None
 
+    @_locked
     def get_raw_block(self, block_hash: bytes) -> bytes | None:
         raw = self._pending.get(block_hash)
         return raw if raw is not None else self.store.get_block(block_hash)
 
+    @_locked
     def get_undo(self, block_hash: bytes) -> list[tuple[OutPoint, Coin]] | None:
         raw = self.store.get_undo(block_hash)
         return parse_undo(raw) if raw is not None else None
 
+    @_locked
     def get_coin(self, outpoint: OutPoint) -> Coin | None:
         return self.coins.get(outpoint)
 
@@ -249,6 +273,7 @@ class Chainstate:
     def best_header(self) -> BlockIndexEntry:
         return self.index.best_header() or self.tip
 
+    @_locked
     def chain_tips(self) -> list[ChainTip]:
         return self.index.chain_tips(self.active)
 
@@ -257,6 +282,7 @@ class Chainstate:
         (outpoint, height*2+coinbase, value, script): the layout of Core's hash_serialized_3."""
         return self.utxo_stats().hash_serialized
 
+    @_locked
     def utxo_stats(self) -> UtxoStats:
         import hashlib
 
@@ -286,6 +312,7 @@ class Chainstate:
         """Add one header to the index (headers-first sync)."""
         return self.process_headers([header])[0]
 
+    @_locked
     def process_headers(self, headers: list[BlockHeader]) -> list[ProcessResult]:
         """Headers in order (a `headers` message); stops at the first rejected one. The new
         entries are written in one transaction."""
@@ -329,6 +356,7 @@ class Chainstate:
         return entry, True
 
     # --- blocks -----------------------------------------------------------------------------
+    @_locked
     def process_block(self, block: Block | bytes) -> ProcessResult:
         """Validate, store and (if it makes the best chain) connect one block."""
         raw: bytes | None = None
@@ -415,6 +443,7 @@ class Chainstate:
         return blk
 
     # --- activation -------------------------------------------------------------------------
+    @_locked
     def activate_best_chain(self) -> _ConnectOutcome:
         """Move the active chain to the most-work valid chain, one atomic block at a time.
 
@@ -530,6 +559,7 @@ class Chainstate:
         with self.store.transaction():
             self.store.put_index([_row(e) for e in changed])
 
+    @_locked
     def invalidate_block(self, block_hash: bytes) -> None:
         """Core's invalidateblock: mark the block and its descendants invalid, step the chain off
         it, and activate the best chain that remains."""
@@ -544,6 +574,7 @@ class Chainstate:
         self.index.rebuild_candidates()
         self.activate_best_chain()
 
+    @_locked
     def reconsider_block(self, block_hash: bytes) -> None:
         """Core's reconsiderblock: clear failure marks on the block, its descendants and its
         ancestors, then activate the best chain (blocks that really are invalid fail again)."""
