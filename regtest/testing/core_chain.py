@@ -78,6 +78,23 @@ class CoreChain:
     def height(self) -> int:
         return self.chainman.get_active_chain().height
 
+    def active_chain_hashes(self) -> list[bytes]:
+        """Hashes of the active chain, genesis first."""
+        chain = self.chainman.get_active_chain()
+        return [bytes(chain.block_tree_entries[h].block_hash) for h in range(chain.height + 1)]
+
+    def spent_coins(self, height: int) -> list[tuple[int, bytes, int, bool]]:
+        """Core's undo data of the active chain's block at `height`: (value, script, height,
+        coinbase) of every coin its inputs spend, in input order, coinbase excluded."""
+        chain = self.chainman.get_active_chain()
+        entry = chain.block_tree_entries[height]
+        out = []
+        for tx_spent in self.chainman.block_spent_outputs[entry].transactions:
+            for coin in tx_spent.coins:
+                o = coin.output
+                out.append((o.amount, bytes(o.script_pubkey), coin.confirmation_height, bool(coin.is_coinbase)))
+        return out
+
     def process(self, raw: bytes) -> bool:
         """Hand a block to Core without reading logs (for benchmarks); False if it threw."""
         try:
