@@ -312,8 +312,10 @@ def test_help_stop_uptime(chain):
     assert node.rpc("help", "nosuch") == "help: unknown command: nosuch"
     up = node.rpc("uptime")
     assert isinstance(up, int) and up >= 0
-    e = fails(node, "generate", 1)
-    assert e.code == -32601
+    e = fails(node, "generate", 1)  # section 0: a registered stub, -1 with its help text
+    assert (e.code, e.message) == (
+        -1, "generate\n\nhas been replaced by the -generate cli option. Refer to -help for more information.")
+    assert fails(node, "getinfo").code == -32601
 
 
 def test_python_bitcoinlib_proxy(chain):

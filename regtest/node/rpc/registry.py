@@ -103,6 +103,7 @@ class Method:
     handler: Handler
     examples: tuple[str, ...] = ()
     hidden: bool = False
+    help_override: str | None = None  # the whole help text, for stubs of removed calls
 
     def signature(self) -> str:
         required, optional = [], []
@@ -115,6 +116,8 @@ class Method:
         return line
 
     def help_text(self) -> str:
+        if self.help_override is not None:
+            return self.help_override
         parts = [self.signature(), "", self.description.strip(), ""]
         if self.args:
             parts.append("Arguments:")
@@ -328,12 +331,14 @@ def rpc_method(
     examples: tuple[str, ...] = (),
     hidden: bool = False,
     registry: Registry | None = None,
+    help_override: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register `fn(ctx, params)` (plain or async) as RPC method `name`."""
 
     def wrap(fn: Handler) -> Handler:
         (registry or REGISTRY).add(
-            Method(name, category, description, tuple(args), result, fn, examples, hidden)
+            Method(name, category, description, tuple(args), result, fn, examples, hidden,
+                   help_override)
         )
         return fn
 

@@ -184,3 +184,14 @@ def getcertificate(ctx, p):
     if cert is None:
         raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, "Block has no certificate")
     return cert
+
+
+_GENERATE_GONE = ("generate\n\nhas been replaced by the -generate cli option. Refer to -help for "
+                  "more information.")
+
+
+@rpc_method("generate", "Generating", "Removed; kept as a stub like bitcoind's.", hidden=True,
+            help_override=_GENERATE_GONE)
+def generate(ctx, p):
+    """bitcoind keeps this stub: with arguments the arity check answers -1 with this text."""
+    raise RPCError(RPCErrorCode.METHOD_NOT_FOUND, _GENERATE_GONE)
