@@ -359,3 +359,36 @@ def test_process_headers_batch_stops_at_first_bad(tmp_path, params, world):
     with Chainstate.open(str(tmp_path), params) as cs:  # the accepted headers were persisted
         assert cs.get_block_index(prefix[3].hash).height == 4
         assert cs.height == 0
+
+
+def test_reader_thread_sees_only_whole_blocks(tmp_path, params, world):
+    import threading
+
+    _, prefix, a, _ = world
+    states = {}
+    with Chainstate.open(str(tmp_path / "replay"), params) as cs:
+        for blk in prefix + a:
+            cs.process_block(blk)
+            states[cs.tip.hash] = cs.utxo_set_hash()
+    seen, errors = [], []
+    with Chainstate.open(str(tmp_path / "node"), params) as cs:
+        process_all(cs, prefix)
+        done = threading.Event()
+
+        def reader():
+            while not done.is_set():
+                with cs.lock:
+                    tip, utxo = cs.tip.hash, cs.utxo_set_hash()
+                if states.get(tip) != utxo:
+                    errors.append(tip)
+                seen.append(tip)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            process_all(cs, a)
+            cs.invalidate_block(a[3].hash)
+        finally:
+            done.set()
+            t.join()
+    assert not errors and seen
