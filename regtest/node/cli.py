@@ -1,7 +1,8 @@
 """`potc-cli`: a command-line RPC client that behaves like bitcoin-cli.
 
-Reads the same configuration and the `.cookie`; positional arguments are sent as JSON where
-they parse as JSON and as strings otherwise; `-named` sends `name=value` pairs as an object.
+Reads the same configuration and the `.cookie`; arguments the method declares as strings are
+sent as typed, the others as JSON where they parse and as strings otherwise; `-named` sends
+`name=value` pairs as an object.
 Strings print raw, other results as JSON with a 2-space indent; errors go to stderr as
 "error code: N\\nerror message:\\n..." with exit code |N|.
 """
@@ -35,9 +36,30 @@ def parse_arg(text: str) -> Any:
         return text
 
 
-def build_params(words: list[str], named: bool) -> list | dict:
+def string_params(method: str) -> tuple[list[bool], set[str]]:
+    """Which arguments of `method` are strings (sent as typed, never parsed as JSON), by
+    position and by name, from the node's own method table (bitcoin-cli's conversion table)."""
+    try:
+        from regtest.node.rpc.registry import load_all_methods
+
+        m = load_all_methods().get(method)
+    except Exception:  # noqa: BLE001 - the CLI still works, parsing every argument as JSON
+        m = None
+    if m is None:
+        return [], set()
+    flags = [a.type.name in ("STR", "STR_HEX") and a.type_str is None for a in m.args]
+    names = {n for a, f in zip(m.args, flags) if f for n in a.names.split("|")}
+    return flags, names
+
+
+def build_params(words: list[str], named: bool, method: str = "") -> list | dict:
+    by_pos, by_name = string_params(method) if method else ([], set())
+
+    def convert(text: str, is_string: bool) -> Any:
+        return text if is_string else parse_arg(text)
+
     if not named:
-        return [parse_arg(w) for w in words]
+        return [convert(w, i < len(by_pos) and by_pos[i]) for i, w in enumerate(words)]
     out: dict[str, Any] = {}
     positional: list[Any] = []
     for w in words:
@@ -47,7 +69,7 @@ def build_params(words: list[str], named: bool) -> list | dict:
             continue
         if name in out:
             raise CLIError(f"Parameter {name} specified multiple times")
-        out[name] = parse_arg(value)
+        out[name] = convert(value, name in by_name)
     if positional:
         out["args"] = positional
     return out
@@ -130,7 +152,7 @@ def run(argv: list[str], stdin=None) -> tuple[int, str, str]:
         return 1, "", "error: too few parameters (need at least command)\n"
     method, args = words[0], words[1:]
     try:
-        params = build_params(args, settings.get_bool("named"))
+        params = build_params(args, settings.get_bool("named"), method)
     except CLIError as e:
         return 1, "", f"error: {e}\n"
     wait = settings.get_bool("rpcwait")

@@ -55,6 +55,16 @@ def test_rpcconnect(node):
     assert r.stdout == "0\n"  # a port in -rpcconnect wins
 
 
+def test_string_arguments_are_not_parsed_as_json(node):
+    # "1e5" parses as a JSON number, but validateaddress's argument is a string
+    r = run_cli(node, "validateaddress", "1e5")
+    assert r.returncode == 0 and json.loads(r.stdout)["isvalid"] is False
+    r = run_cli(node, "validateaddress", "address=1e5", extra=["-named"])
+    assert r.returncode == 0 and json.loads(r.stdout)["isvalid"] is False
+    r = run_cli(node, "getblockhash", "0")  # numeric arguments still go as numbers
+    assert r.stdout == GENESIS + "\n"
+
+
 def test_stdin_arguments(node):
     r = run_cli(node, "getblockhash", stdin="0\n", extra=["-stdin"])
     assert r.stdout == GENESIS + "\n"
