@@ -135,6 +135,12 @@ def test_testmempoolaccept_results(funded):
     both = funded.node.rpc("testmempoolaccept", [parent.serialize().hex(), child.serialize().hex()])
     assert [r["allowed"] for r in both] == [True, True]
     assert parent.txid_hex not in funded.node.rpc("getrawmempool")  # nothing was added
+    unsorted = funded.node.rpc("testmempoolaccept", [child.serialize().hex(), parent.serialize().hex()])
+    assert unsorted == [{"txid": t.txid_hex, "wtxid": t.wtxid_hex, "package-error": "package-not-sorted"}
+                        for t in (child, parent)]
+    rival, _ = funded.wallet.self_transfer(u, 3000)
+    clash = funded.node.rpc("testmempoolaccept", [parent.serialize().hex(), rival.serialize().hex()])
+    assert [r["package-error"] for r in clash] == ["conflict-in-package"] * 2
     missing = funded.node.rpc("testmempoolaccept", [child.serialize().hex()])[0]
     assert missing == {"txid": child.txid_hex, "wtxid": child.wtxid_hex, "allowed": False, "reject-reason": "missing-inputs"}
     cheap, _ = funded.wallet.self_transfer(u, 10)

@@ -25,6 +25,10 @@ from regtest.node.mempool.policy import PolicySettings
 from regtest.node.mempool.pool import MempoolListener, RemovalReason, TxPool
 
 
+MAX_PACKAGE_COUNT = 25
+MAX_PACKAGE_WEIGHT = 404_000
+
+
 class Mempool(ChainListener):
     def __init__(
         self,
@@ -73,6 +77,26 @@ class Mempool(ChainListener):
             pool.remove(list(reversed(added)), RemovalReason.REPLACED, notify=False)
             pool.sequence, pool.transactions_updated, pool.listeners = saved
         return results
+
+    @staticmethod
+    def package_error(txs: list[Transaction]) -> str | None:
+        """Core's IsWellFormedPackage (sorted): the package-level reason, or None."""
+        if len(txs) > MAX_PACKAGE_COUNT:
+            return "package-too-many-transactions"
+        if sum(tx.weight for tx in txs) > MAX_PACKAGE_WEIGHT:
+            return "package-too-large"
+        txids = [tx.txid for tx in txs]
+        if len(set(txids)) != len(txids):
+            return "package-contains-duplicates"
+        later = set(txids)
+        for tx in txs:
+            later.discard(tx.txid)
+            if any(txin.prevout.txid in later for txin in tx.vin):
+                return "package-not-sorted"
+        spent = [txin.prevout for tx in txs for txin in tx.vin]
+        if len(set(spent)) != len(spent):
+            return "conflict-in-package"
+        return None
 
     def add_listener(self, listener: MempoolListener) -> None:
         self.pool.listeners.append(listener)

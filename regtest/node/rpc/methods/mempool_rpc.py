@@ -140,10 +140,13 @@ def testmempoolaccept(ctx, p):
         if not isinstance(item, str):
             raise RPCError(RPCErrorCode.TYPE_ERROR, f"JSON value of type {type(item).__name__} is not of expected type string")
         txs.append(_decode(item, f"TX decode failed: {item} Make sure the tx has at least one input."))
-    results = mp.test_package(txs)
+    package_error = mp.package_error(txs) if len(txs) > 1 else None
+    results = [None] * len(txs) if package_error else mp.test_package(txs)
     out = []
     for tx, res in zip(txs, results):
         row: dict[str, Any] = {"txid": tx.txid_hex, "wtxid": tx.wtxid_hex}
+        if package_error:
+            row["package-error"] = package_error
         if res is None:
             out.append(row)
             continue
