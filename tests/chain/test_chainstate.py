@@ -208,8 +208,11 @@ def test_invalidate_and_reconsider(tmp_path, params, world):
         tips = {t.hash: t for t in cs.chain_tips()}
         assert tips[fork[-1].hash].status == "valid-fork"
         assert tips[fork[-1].hash].branchlen == 3
-    with Chainstate.open(str(tmp_path), params) as cs:  # marks survive a restart
+    with Chainstate.open(str(tmp_path), params) as cs:  # marks and side branches survive a restart
         assert not cs.get_block_index(main[6].hash).is_failed()
+        assert cs.tip.hash == main[-1].hash
+        assert cs.get_block(fork[-1].hash).serialize() == fork[-1].serialize()
+        assert {t.hash: t.status for t in cs.chain_tips()}[fork[-1].hash] == "valid-fork"
         with pytest.raises(KeyError):
             cs.invalidate_block(b"\x99" * 32)
 
