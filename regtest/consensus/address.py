@@ -195,30 +195,55 @@ def witness_program(script: bytes) -> tuple[int, bytes] | None:
 
 
 def _is_pubkey(b: bytes) -> bool:
-    return (len(b) == 33 and b[0] in (2, 3)) or (len(b) == 65 and b[0] == 4)
+    """Core's CPubKey::ValidSize: the header byte fixes the length (hybrid 06/07 included)."""
+    return (len(b) == 33 and b[0] in (2, 3)) or (len(b) == 65 and b[0] in (4, 6, 7))
 
 
 def _small_int(op: int) -> int | None:
     return op - OP_1 + 1 if OP_1 <= op <= OP_16 else None
 
 
+def _ops(script: bytes) -> list[tuple[int, bytes | None]] | None:
+    """(opcode, pushed data) pairs, or None when a push runs past the end."""
+    out: list[tuple[int, bytes | None]] = []
+    pc, n = 0, len(script)
+    while pc < n:
+        op = script[pc]
+        pc += 1
+        if op > 0x4E:
+            out.append((op, None))
+            continue
+        size = op
+        if op >= 0x4C:
+            width = {0x4C: 1, 0x4D: 2, 0x4E: 4}[op]
+            if pc + width > n:
+                return None
+            size = int.from_bytes(script[pc : pc + width], "little")
+            pc += width
+        if pc + size > n:
+            return None
+        out.append((op, script[pc : pc + size]))
+        pc += size
+    return out
+
+
 def _multisig(script: bytes) -> tuple[int, list[bytes]] | None:
+    """Core's MatchMultisig: OP_m <keys> OP_n OP_CHECKMULTISIG with n == len(keys) >= m."""
     if len(script) < 3 or script[-1] != OP_CHECKMULTISIG:
         return None
-    m, n = _small_int(script[0]), _small_int(script[-2])
+    ops = _ops(script)
+    if ops is None or len(ops) < 3:
+        return None
+    m = _small_int(ops[0][0])
+    n = _small_int(ops[-2][0])
     if m is None or n is None:
         return None
-    keys, pc = [], 1
-    while pc < len(script) - 2:
-        size = script[pc]
-        if size not in (33, 65) or pc + 1 + size > len(script) - 2:
+    keys = []
+    for op, data in ops[1:-2]:
+        if data is None or not _is_pubkey(data):
             return None
-        key = script[pc + 1 : pc + 1 + size]
-        if not _is_pubkey(key):
-            return None
-        keys.append(key)
-        pc += 1 + size
-    if len(keys) != n or not 1 <= m <= n:
+        keys.append(data)
+    if len(keys) != n or n < m:
         return None
     return m, keys
 

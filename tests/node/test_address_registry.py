@@ -71,6 +71,11 @@ def test_classify_types():
     assert classify(bytes.fromhex("51024e73")).type == "anchor"
     assert classify(bytes.fromhex("6014" + "00" * 20)).type == "witness_unknown"
     assert classify(b"").type == "nonstandard"
+    # as Core's solver: keys pushed with OP_PUSHDATA1 and hybrid (06/07) keys count
+    assert classify(b"\x51\x4c\x21" + key + b"\x51\xae").type == "multisig"
+    assert classify(b"\x51\x21" + key + b"\x52\xae").type == "nonstandard"  # n != key count
+    assert classify(bytes([65, 6]) + bytes(64) + b"\xac").type == "pubkey"
+    assert classify(bytes([65, 5]) + bytes(64) + b"\xac").type == "nonstandard"
 
 
 def test_asm_like_core():
