@@ -17,7 +17,7 @@ from regtest.consensus.crypto import (
     is_low_s,
     is_valid_signature_encoding,
 )
-from regtest.consensus.hashes import hash160, tag_prefix
+from regtest.consensus.hashes import tag_prefix
 from regtest.consensus.script import (
     LOCKTIME_THRESHOLD,
     MAX_OPS_PER_SCRIPT,
@@ -26,10 +26,13 @@ from regtest.consensus.script import (
     MAX_SCRIPT_SIZE,
     MAX_STACK_SIZE,
     ScriptNumError,
+    ScriptParseError,
     check_minimal_push,
     decode_num,
     encode_num,
     is_op_success,
+    get_op,
+    is_p2pkh,
     is_p2sh,
     is_push_only,
     push_data_raw,
@@ -113,10 +116,23 @@ class ScriptFailure(Exception):
 
 def cast_to_bool(v: bytes) -> bool:
     """Any non-zero byte is true, except a lone sign bit in the last byte (negative zero)."""
-    for i, b in enumerate(v):
-        if b:
-            return not (i == len(v) - 1 and b == 0x80)
-    return False
+    n = len(v)
+    if n == 0:
+        return False
+    last = v[-1]
+    if last != 0 and last != 0x80:
+        return True
+    return v.count(0, 0, n - 1) < n - 1  # some earlier byte is non-zero
+
+
+_RIPEMD160 = hashlib.new("ripemd160")
+
+
+def _hash160(data: bytes) -> bytes:
+    """hash160 with a copied ripemd160 object (hashlib.new by name is twice as slow)."""
+    h = _RIPEMD160.copy()
+    h.update(_sha256(data).digest())
+    return h.digest()
 
 
 class ExecData:
@@ -494,11 +510,13 @@ def _eval(
                     raise ScriptFailure(E.INVALID_STACK_OPERATION)
                 v = stack.pop()
                 if op == 0xA9:
-                    h = hash160(v)
+                    h = _hash160(v)
                 elif op == 0xA8:
                     h = _sha256(v).digest()
                 elif op == 0xA6:
-                    h = hashlib.new("ripemd160", v).digest()
+                    r = _RIPEMD160.copy()
+                    r.update(v)
+                    h = r.digest()
                 elif op == 0xA7:
                     h = hashlib.sha1(v).digest()
                 else:
@@ -868,7 +886,11 @@ def verify_witness_program(
         if len(program) == 20:
             if len(witness) != 2:
                 raise ScriptFailure(E.WITNESS_PROGRAM_MISMATCH)
-            _p2wpkh(witness, program, flags, checker)
+            if FAST_PATHS:
+                _p2wpkh(witness, program, flags, checker)
+            else:
+                script = b"\x76\xa9\x14" + program + b"\x88\xac"
+                _execute_witness_script(list(witness), script, flags, SIGVERSION_WITNESS_V0, checker, ExecData())
             return
         raise ScriptFailure(E.WITNESS_PROGRAM_WRONG_LENGTH)
     if version == 1 and len(program) == 32 and not is_p2sh_spend:
@@ -913,7 +935,7 @@ def _p2wpkh(witness: Sequence[bytes], program: bytes, flags: int, checker: TxChe
     sig, pubkey = witness[0], witness[1]
     if len(sig) > MAX_SCRIPT_ELEMENT_SIZE or len(pubkey) > MAX_SCRIPT_ELEMENT_SIZE:
         raise ScriptFailure(E.PUSH_SIZE)
-    if hash160(pubkey) != program:
+    if _hash160(pubkey) != program:
         raise ScriptFailure(E.EQUALVERIFY)
     script_code = b"\x76\xa9\x14" + program + b"\x88\xac"
     if not _eval_checksig_pre_tapscript(sig, pubkey, script_code, flags, checker, SIGVERSION_WITNESS_V0):
@@ -921,6 +943,68 @@ def _p2wpkh(witness: Sequence[bytes], program: bytes, flags: int, checker: TxChe
 
 
 # --- VerifyScript ---------------------------------------------------------------------------
+
+#: The template fast paths below are exact equivalents of the general path; tests switch them
+#: off to compare the two.
+FAST_PATHS = True
+
+
+def _two_pushes(script_sig: bytes, require_minimal: bool) -> tuple[bytes, bytes] | None:
+    """The two items of a scriptSig made of exactly two data pushes (each <= 520 bytes and
+    minimal where required), or None when the general interpreter must handle it."""
+    items: list[bytes] = []
+    pc = 0
+    end = len(script_sig)
+    while pc < end:
+        if len(items) == 2 or script_sig[pc] > 0x4E:
+            return None
+        try:
+            op, data, pc = get_op(script_sig, pc)
+        except ScriptParseError:
+            return None
+        assert data is not None
+        if len(data) > MAX_SCRIPT_ELEMENT_SIZE or (require_minimal and not check_minimal_push(data, op)):
+            return None
+        items.append(data)
+    if len(items) != 2:
+        return None
+    return items[0], items[1]
+
+
+def _fast_template(
+    script_sig: bytes, script_pubkey: bytes, witness: Sequence[bytes], flags: int, checker: TxChecker
+) -> bool:
+    """Handle native witness programs and plain P2PKH spends directly; False if not applicable.
+
+    Raises ScriptFailure with exactly the error the general path would give.
+    """
+    if not script_sig and flags & F_WITNESS:
+        wp = witness_program(script_pubkey)
+        if wp is not None:
+            # Evaluating `OP_n <program>` on an empty stack can only leave [n, program] (its
+            # pushes are minimal), so just check the program is true; P2SH cannot apply, and
+            # the stack is cut to one item before CLEANSTACK.
+            if not cast_to_bool(wp[1]):
+                raise ScriptFailure(E.EVAL_FALSE)
+            verify_witness_program(witness, wp[0], wp[1], flags, checker, False)
+            return True
+    if len(script_pubkey) == 25 and is_p2pkh(script_pubkey):
+        items = _two_pushes(script_sig, bool(flags & F_MINIMALDATA))
+        if items is None:
+            return False
+        # scriptSig leaves [sig, pubkey] (push-only, so SIGPUSHONLY holds); then
+        # DUP HASH160 <h> EQUALVERIFY CHECKSIG with the whole scriptPubKey as scriptCode.
+        sig, pubkey = items
+        if _hash160(pubkey) != script_pubkey[3:23]:
+            raise ScriptFailure(E.EQUALVERIFY)
+        if not _eval_checksig_pre_tapscript(sig, pubkey, script_pubkey, flags, checker, SIGVERSION_BASE):
+            raise ScriptFailure(E.EVAL_FALSE)
+        # One item left: CLEANSTACK holds; not P2SH, not a witness program.
+        if flags & F_WITNESS and witness:
+            raise ScriptFailure(E.WITNESS_UNEXPECTED)
+        return True
+    return False
+
 def verify_script(
     script_sig: bytes,
     script_pubkey: bytes,
@@ -939,16 +1023,8 @@ def verify_script(
 def _verify_script(
     script_sig: bytes, script_pubkey: bytes, witness: Sequence[bytes], flags: int, checker: TxChecker
 ) -> None:
-    if not script_sig and flags & F_WITNESS:
-        wp = witness_program(script_pubkey)
-        if wp is not None:
-            # Native witness spend. Evaluating `OP_n <program>` on an empty stack can only
-            # leave [n, program] (its pushes are minimal), so just check the program is true;
-            # P2SH cannot apply, and the stack is cut to one item before CLEANSTACK.
-            if not cast_to_bool(wp[1]):
-                raise ScriptFailure(E.EVAL_FALSE)
-            verify_witness_program(witness, wp[0], wp[1], flags, checker, False)
-            return
+    if FAST_PATHS and _fast_template(script_sig, script_pubkey, witness, flags, checker):
+        return
     if flags & F_SIGPUSHONLY and not is_push_only(script_sig):
         raise ScriptFailure(E.SIG_PUSHONLY)
     had_witness = False

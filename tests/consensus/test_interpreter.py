@@ -7,6 +7,8 @@ import hashlib
 
 import coincurve
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from regtest.consensus import interpreter as itp
 from regtest.consensus.crypto import taproot_output_key, tap_tweak_hash
@@ -94,17 +96,15 @@ def _p2wpkh_case(witness: tuple[bytes, ...], program: bytes) -> tuple[Transactio
     return _with(_tx(), 0, witness=witness), spent
 
 
-def _generic_p2wpkh(tx: Transaction, spent: list[TxOut], flags: int) -> ScriptError:
-    program = spent[0].script_pubkey[2:]
-    script = build_script(OP_DUP, OP_HASH160, program, OP_EQUALVERIFY, OP_CHECKSIG)
-    checker = itp.TxChecker(tx, 0, spent[0].value, PrecomputedTxData(tx, spent))
+def _both_paths(tx: Transaction, spent: list[TxOut], flags: int) -> tuple[ScriptError, ScriptError]:
+    """(verdict with the template fast paths, verdict through the general interpreter)."""
+    fast = check_input(tx, 0, spent, flags)
+    itp.FAST_PATHS = False
     try:
-        itp._execute_witness_script(
-            list(tx.vin[0].witness), script, flags, itp.SIGVERSION_WITNESS_V0, checker, itp.ExecData()
-        )
-    except itp.ScriptFailure as failure:
-        return failure.error
-    return E.OK
+        general = check_input(tx, 0, spent, flags)
+    finally:
+        itp.FAST_PATHS = True
+    return fast, general
 
 
 def _p2wpkh_variants() -> list:
@@ -147,12 +147,59 @@ def _high_s(der: bytes) -> bytes:
     return b"\x30" + bytes([len(body)]) + body
 
 
+FLAG_SETS = [
+    int(MANDATORY_FLAGS),
+    STD,
+    int(ScriptFlags.P2SH | ScriptFlags.WITNESS),
+    int(ScriptFlags.NONE),
+    int(MANDATORY_FLAGS | ScriptFlags.CONST_SCRIPTCODE | ScriptFlags.MINIMALDATA),
+]
+
+
 @pytest.mark.parametrize(("name", "witness", "program"), _p2wpkh_variants(), ids=lambda v: v if isinstance(v, str) else "")
-@pytest.mark.parametrize("flags", [int(MANDATORY_FLAGS), STD, int(ScriptFlags.P2SH | ScriptFlags.WITNESS)])
-def test_p2wpkh_fast_path_matches_generic_script(name: str, witness: tuple, program: bytes, flags: int) -> None:
+@pytest.mark.parametrize("flags", FLAG_SETS)
+def test_p2wpkh_fast_path_matches_general_path(name: str, witness: tuple, program: bytes, flags: int) -> None:
     tx, spent = _p2wpkh_case(witness, program)
-    fast = _check(tx, 0, spent, flags)
-    assert fast == _generic_p2wpkh(tx, spent, flags)
+    fast, general = _both_paths(tx, spent, flags)
+    assert fast == general
+    _check(tx, 0, spent, flags)
+    if name == "good" and flags:
+        assert fast == E.OK
+
+
+def _p2pkh_variants() -> list:
+    key = KEYS[3]
+    pub = key.public_key.format()
+    spk = build_script(OP_DUP, OP_HASH160, hash160(pub), OP_EQUALVERIFY, OP_CHECKSIG)
+    tx = _tx()
+    good = _ecdsa(key, legacy_sighash(spk, tx, 0, 1))
+    # A "signature" equal to the pushed hash: FindAndDelete removes it from the scriptCode.
+    in_code = hash160(pub)
+    return [
+        ("good", build_script(good, pub), spk, ()),
+        ("pushdata1-sig", bytes([0x4C, len(good)]) + good + build_script(pub), spk, ()),
+        ("three-pushes", build_script(b"", good, pub), spk, ()),
+        ("one-push", build_script(pub), spk, ()),
+        ("op-n-push", build_script(good) + b"\x51", spk, ()),
+        ("non-push", build_script(good, pub) + b"\x61", spk, ()),
+        ("truncated", build_script(good) + b"\x21\x02", spk, ()),
+        ("wrong-key", build_script(good, KEYS[0].public_key.format()), spk, ()),
+        ("bad-sig", build_script(good[:-2] + b"\x00\x01", pub), spk, ()),
+        ("empty-sig", build_script(b"", pub), spk, ()),
+        ("sig-in-code", build_script(in_code, pub), spk, ()),
+        ("witness", build_script(good, pub), spk, (b"\x01",)),
+        ("oversized", build_script(good + bytes(530), pub), spk, ()),
+    ]
+
+
+@pytest.mark.parametrize(("name", "script_sig", "spk", "witness"), _p2pkh_variants(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("flags", FLAG_SETS)
+def test_p2pkh_fast_path_matches_general_path(name: str, script_sig: bytes, spk: bytes, witness: tuple, flags: int) -> None:
+    tx = _with(_tx(), 0, script_sig, witness)
+    spent = [TxOut(5000, spk)]
+    fast, general = _both_paths(tx, spent, flags)
+    assert fast == general
+    _check(tx, 0, spent, flags)
     if name == "good":
         assert fast == E.OK
 
@@ -397,3 +444,65 @@ def test_public_api_errors() -> None:
         check_input(tx, 0, spent[:1], STD)
     with pytest.raises(IndexError):
         check_input(tx, 2, spent, STD)
+
+
+@pytest.mark.parametrize(
+    ("value", "truth"),
+    [
+        (b"", False), (b"\x00", False), (b"\x80", False), (b"\x00\x00\x80", False), (b"\x00" * 520, False),
+        (b"\x01", True), (b"\x00\x80\x00", True), (b"\x80\x00", True), (b"\x00\x01\x80", True),
+        (b"\x00\x00\x81", True), (b"\x7f", True),
+    ],
+)
+def test_cast_to_bool(value: bytes, truth: bool) -> None:
+    assert itp.cast_to_bool(value) is truth
+    assert itp._hash160(value) == hash160(value)
+
+
+@st.composite
+def _template_spends(draw: st.DrawFn) -> tuple[Transaction, list[TxOut], int]:
+    """P2PKH / P2WPKH spends with randomly damaged unlocking data and random flag sets."""
+    key = KEYS[draw(st.integers(0, 3))]
+    pub = key.public_key.format(compressed=draw(st.booleans()))
+    h = hash160(pub)
+    tx = _tx()
+    flags = draw(st.integers(0, (1 << 21) - 1))
+    if draw(st.booleans()):
+        spk = build_script(OP_DUP, OP_HASH160, h, OP_EQUALVERIFY, OP_CHECKSIG)
+        sig = _ecdsa(key, legacy_sighash(spk, tx, 0, draw(st.sampled_from([1, 2, 3, 0x81, 0]))))
+    else:
+        spk = b"\x00\x14" + h
+        code = build_script(OP_DUP, OP_HASH160, h, OP_EQUALVERIFY, OP_CHECKSIG)
+        msg = segwit_v0_sighash(code, tx, 0, 1, 5000, PrecomputedTxData(tx, [TxOut(5000, spk)]))
+        sig = _ecdsa(key, msg, draw(st.sampled_from([1, 0x41])))
+    items = [sig, pub]
+    for _ in range(draw(st.integers(0, 2))):
+        action = draw(st.integers(0, 4))
+        pos = draw(st.integers(0, len(items)))
+        if action == 0:
+            items.insert(pos, draw(st.binary(max_size=3)))
+        elif action == 1 and items:
+            del items[min(pos, len(items) - 1)]
+        elif action == 2 and items:
+            i = min(pos, len(items) - 1)
+            items[i] = items[i][:-1] + bytes([(items[i][-1:] or b"\x00")[0] ^ 1])
+        elif action == 3:
+            items.insert(pos, draw(st.sampled_from([b"\x81", b"\x05", b"\x00"])))
+    if spk[0] == 0x00 and draw(st.booleans()):
+        script_sig = b""
+        witness = tuple(items)
+    else:
+        encoded = [
+            (bytes([0x4C, len(i)]) + i) if draw(st.integers(0, 5)) == 0 else build_script(i) for i in items
+        ]
+        script_sig = b"".join(encoded)
+        witness = (b"\x01",) if draw(st.integers(0, 5)) == 0 else ()
+    return _with(tx, 0, script_sig, witness), [TxOut(5000, spk)], flags
+
+
+@given(_template_spends())
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_template_fast_paths_match_general_path(case: tuple[Transaction, list[TxOut], int]) -> None:
+    tx, spent, flags = case
+    fast, general = _both_paths(tx, spent, flags)
+    assert fast == general
