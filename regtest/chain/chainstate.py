@@ -21,6 +21,7 @@ Thread-safe through one re-entrant lock (`Chainstate.lock`); validation itself i
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time as _time
@@ -45,7 +46,8 @@ from regtest.chain.storage import ChainStore, IndexRow, StorageError
 from regtest.consensus.block import Block, BlockHeader
 from regtest.consensus.coins import Coin
 from regtest.consensus.errors import BlockResult, BlockValidationError
-from regtest.consensus.hashes import hash_to_hex, sha256d
+from regtest.consensus.params import NetworkParams
+from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.serialize import DeserializationError
 from regtest.consensus.transaction import OutPoint
 
@@ -64,6 +66,7 @@ def _locked(method: _F) -> _F:
 
     return wrapper  # type: ignore[return-value]
 
+
 _BLOCK_CACHE_SIZE = 16
 
 
@@ -71,8 +74,10 @@ _BLOCK_CACHE_SIZE = 16
 class ProcessResult:
     """What happened to a submitted block or header.
 
-    accepted: the block is stored and not known invalid (it may sit on a side branch).
-    reason: Core's reject string when not accepted ("duplicate", "prev-blk-not-found", ...).
+    accepted: the block was stored and not itself found invalid (it may sit on a side branch,
+        or its branch may have been dropped because an ancestor failed: `debug` says so).
+    reason: Core's reject string when not accepted ("duplicate", "prev-blk-not-found",
+        "bad-cb-amount", ...), also when the block failed while being connected.
     is_new: the block (or header) was not known before this call.
     connected: the block is on the active chain after the call.
     """
@@ -116,7 +121,7 @@ class Chainstate:
     def __init__(
         self,
         store: ChainStore,
-        params: object,
+        params: NetworkParams,
         clock: Callable[[], int] | None = None,
         cache_entries: int = DEFAULT_MAX_ENTRIES,
         script_workers: int | None = None,
@@ -143,7 +148,7 @@ class Chainstate:
     def open(
         cls,
         datadir: str,
-        params: object,
+        params: NetworkParams,
         *,
         synchronous: str = "NORMAL",
         clock: Callable[[], int] | None = None,
@@ -284,8 +289,6 @@ class Chainstate:
 
     @_locked
     def utxo_stats(self) -> UtxoStats:
-        import hashlib
-
         h = hashlib.sha256()
         txouts = total = bogo = txs = 0
         last_txid = b""
@@ -604,8 +607,4 @@ def _row(e: BlockIndexEntry) -> IndexRow:
     return IndexRow(e.hash, e.header.serialize(), e.height, e.chain_work, int(e.status), e.sequence, e.n_tx)
 
 
-def describe(entry: BlockIndexEntry) -> str:
-    return f"{entry.hash_hex}@{entry.height}"
-
-
-__all__ = ["Chainstate", "ProcessResult", "UtxoStats", "ChainListener", "sha256d"]
+__all__ = ["Chainstate", "ChainListener", "ProcessResult", "UtxoStats"]
