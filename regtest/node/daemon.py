@@ -300,7 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as e:
         log.error("Error: %s", e)
-        print(f"Error: Unable to start: {e}", file=sys.stderr)
+        print(f"Error: Unable to start HTTP server or open the data directory: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - any start-up failure: a clear message and exit 1
+        log.exception("Error: %s", e)
+        print(f"Error: {e}", file=sys.stderr)
         return 1
     finally:
         try:

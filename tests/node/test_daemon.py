@@ -97,3 +97,16 @@ def test_rpcbind_needs_rpcallowip(tmp_path):
         assert f"port {default_port}" not in n.debug_log()
     finally:
         n.stop()
+
+
+def test_rpc_port_in_use_exits_1(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run_potcd(f"-datadir={tmp_path}", f"-rpcport={port}")
+    assert r.returncode == 1 and r.stderr.startswith("Error: Unable to start HTTP server")
+    assert not (tmp_path / "regtest" / ".cookie").exists()
+    assert not (tmp_path / "regtest" / "potcd.pid").exists()
