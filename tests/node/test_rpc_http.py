@@ -82,6 +82,18 @@ def test_parse_errors(node):
     assert r.json()["error"] == {"code": -32700, "message": "Top-level object parse error"}
 
 
+def test_hostile_bodies(node):
+    r = node.request(body=b"[" * 200_000)  # nesting deeper than any parser recursion
+    assert r.status == 500 and r.json()["error"]["code"] == -32700
+    r = node.request(body=b'{"method": "getblockcount", "params": [NaN], "id": 1}')
+    assert r.status == 500 and r.json()["error"]["code"] == -32700
+    r = node.request(body=b"\xff\xfe garbage")
+    assert r.status == 500 and r.json()["error"]["code"] == -32700
+    r = node.post({"method": "getblockhash", "params": [2**70], "id": 1})
+    assert r.json()["error"] == {"code": -1, "message": "JSON integer out of range"}
+    assert node.rpc("getblockcount") == 0
+
+
 def test_jsonrpc_field_errors(node):
     r = node.post({"jsonrpc": 2.0, "method": "getblockcount", "id": 1})
     assert r.status == 400 and r.json()["error"]["message"] == "jsonrpc field must be a string"
