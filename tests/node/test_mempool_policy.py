@@ -465,3 +465,15 @@ def test_high_s_signature_is_a_policy_failure(env):
     r, s = der_decode(sig[:-1])
     high = _with_sig(tx, der_encode(r, N - s) + sig[-1:])
     _reject(env, high, "non-mandatory-script-verify-flag (Non-canonical signature: S value is unnecessarily high)")
+
+
+@pytest.mark.parametrize("spk", [
+    bytes([0, 20]) + bytes(range(20)), bytes([0x51, 32]) + bytes(range(32)), bytes([0, 32]) + bytes(range(32)),
+    bytes([0xA9, 20]) + bytes(range(20)) + b"\x87", b"\x76\xa9\x14" + bytes(range(20)) + b"\x88\xac",
+    bytes([0x52, 32]) + bytes(32), bytes([0, 21]) + bytes(21), b"\x6a\x04abcd", bare_multisig(1, 2),
+])
+def test_fast_script_types_agree_with_solver(spk):
+    from regtest.consensus.address import classify
+    from regtest.node.mempool.policy import script_type
+
+    assert script_type(spk) == classify(spk).type

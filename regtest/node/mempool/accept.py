@@ -23,7 +23,7 @@ from regtest.consensus.verify import PrecomputedTxData, check_input
 from regtest.node.mempool import policy
 from regtest.node.mempool.chainview import MEMPOOL_HEIGHT, ChainView
 from regtest.node.mempool.policy import PolicySettings, fee_for
-from regtest.node.mempool.pool import MEMPOOL_EXPIRY, MempoolEntry, RemovalReason, TxPool
+from regtest.node.mempool.pool import ENTRY_OVERHEAD, MEMPOOL_EXPIRY, MempoolEntry, RemovalReason, TxPool
 
 #: Reject-reason prefixes for script failures (Core up to v29; v30 renamed them).
 NON_MANDATORY_SCRIPT_FAILURE = "non-mandatory-script-verify-flag"
@@ -94,6 +94,9 @@ class _Work:
     spent: list[TxOut] = field(default_factory=list)
     conflicts: set[bytes] = field(default_factory=set)
     ancestors: set[bytes] = field(default_factory=set)
+    weight: int = 0
+    size: int = 0
+    stripped: int = 0
     fee: int = 0
     vsize: int = 0
     sigops: int = 0
@@ -117,7 +120,9 @@ class MempoolAccept:
         """Check `tx` and (unless `test_accept`) add it. `bypass_limits` skips the fee floors and
         the size limit (reorg re-adds); `package_member` adds without trimming and refuses
         replacements (testmempoolaccept packages, which are rolled back afterwards)."""
-        w = _Work(tx, tx.txid)
+        stripped = tx.stripped_size
+        size = tx.total_size
+        w = _Work(tx, tx.txid, weight=stripped * 3 + size, size=size, stripped=stripped)
         try:
             self._prechecks(w)
             if package_member and w.conflicts:
@@ -143,10 +148,10 @@ class MempoolAccept:
             raise MempoolReject(e.reason, e.debug) from None
         if tx.is_coinbase():
             raise MempoolReject("coinbase")
-        reason = policy.check_standard_tx(tx, settings)
+        reason = policy.check_standard_tx(tx, settings, w.weight)
         if reason is not None:
             raise MempoolReject(reason)
-        if tx.stripped_size < policy.MIN_STANDARD_TX_NONWITNESS_SIZE:
+        if w.stripped < policy.MIN_STANDARD_TX_NONWITNESS_SIZE:
             raise MempoolReject("tx-size-small")
         next_height = chain.tip_height + 1
         if not is_final_tx(tx, next_height, chain.tip_mtp()):
@@ -172,12 +177,12 @@ class MempoolAccept:
             raise MempoolReject(e.reason, e.debug) from None
         if not policy.inputs_standard(tx, w.spent):
             raise MempoolReject("bad-txns-nonstandard-inputs")
-        if tx.has_witness() and not policy.witness_standard(tx, w.spent):
+        if w.size != w.stripped and not policy.witness_standard(tx, w.spent):  # it has a witness
             raise MempoolReject("bad-witness-nonstandard")
         w.sigops = transaction_sigop_cost(tx, w.spent, STANDARD_FLAGS)
         if w.sigops > policy.MAX_STANDARD_TX_SIGOPS_COST:
             raise MempoolReject("bad-txns-too-many-sigops", str(w.sigops))
-        w.vsize = policy.policy_vsize(tx.weight, w.sigops, settings.bytes_per_sigop)
+        w.vsize = policy.policy_vsize(w.weight, w.sigops, settings.bytes_per_sigop)
 
     def _load_inputs(self, w: _Work) -> None:
         """Coins from the chain or from in-mempool parents (Core's CCoinsViewMemPool)."""
@@ -314,7 +319,8 @@ class MempoolAccept:
         if w.all_conflicts:
             replaced = pool.remove(pool.topological(w.all_conflicts), RemovalReason.REPLACED)
         entry = MempoolEntry(
-            w.tx, w.fee, w.vsize, w.tx.weight, w.sigops, int(pool.clock()), self.chain.tip_height, w.spends_coinbase
+            w.tx, w.fee, w.vsize, w.weight, w.sigops, int(pool.clock()), self.chain.tip_height, w.spends_coinbase,
+            ENTRY_OVERHEAD + w.size,
         )
         pool.add(entry)
         if not bypass_limits:

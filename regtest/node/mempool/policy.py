@@ -99,8 +99,32 @@ def _compact_len(n: int) -> int:
     return 1 if n < 0xFD else 3 if n <= 0xFFFF else 5 if n <= 0xFFFFFFFF else 9
 
 
+def _common_type(spk: bytes) -> str | None:
+    """The solver type of the common templates by their fixed layout (a fast path to `classify`)."""
+    n = len(spk)
+    if n == 22 and spk[0] == 0x00 and spk[1] == 20:
+        return "witness_v0_keyhash"
+    if n == 34 and spk[1] == 32:
+        if spk[0] == 0x51:
+            return "witness_v1_taproot"
+        if spk[0] == 0x00:
+            return "witness_v0_scripthash"
+    if n == 23 and spk[0] == 0xA9 and spk[1] == 20 and spk[22] == 0x87:
+        return "scripthash"
+    if n == 25 and spk[:3] == b"\x76\xa9\x14" and spk[23] == 0x88 and spk[24] == 0xAC:
+        return "pubkeyhash"
+    return None
+
+
+def script_type(spk: bytes) -> str:
+    return _common_type(spk) or classify(spk).type
+
+
 def standard_output_type(spk: bytes, settings: PolicySettings) -> str | None:
     """Core's IsStandard(scriptPubKey): the solver type when standard, else None."""
+    common = _common_type(spk)
+    if common is not None:
+        return common
     info = classify(spk)
     t = info.type
     if t == "nonstandard":
@@ -113,11 +137,11 @@ def standard_output_type(spk: bytes, settings: PolicySettings) -> str | None:
     return t
 
 
-def check_standard_tx(tx: Transaction, settings: PolicySettings) -> str | None:
+def check_standard_tx(tx: Transaction, settings: PolicySettings, weight: int | None = None) -> str | None:
     """Core's IsStandardTx: None when standard, else the reject reason."""
     if tx.version > MAX_STANDARD_VERSION or tx.version < MIN_STANDARD_VERSION:
         return "version"
-    if tx.weight > MAX_STANDARD_TX_WEIGHT:
+    if (tx.weight if weight is None else weight) > MAX_STANDARD_TX_WEIGHT:
         return "tx-size"
     for txin in tx.vin:
         ss = txin.script_sig
@@ -172,7 +196,7 @@ def inputs_standard(tx: Transaction, spent: Sequence[TxOut]) -> bool:
     """Core's AreInputsStandard: known spent script types, and at most 15 sigops per P2SH redeem script."""
     for txin, prev in zip(tx.vin, spent):
         spk = prev.script_pubkey
-        t = classify(spk).type
+        t = script_type(spk)
         if t in ("nonstandard", "witness_unknown"):
             return False
         if t == "scripthash":

@@ -42,6 +42,7 @@ class MempoolEntry:
     time: int
     height: int  # chain height when the transaction entered
     spends_coinbase: bool = False
+    usage: int = 0  # estimated memory: ENTRY_OVERHEAD + serialized size (set when 0)
     entry_sequence: int = 0
     parents: set[bytes] = field(default_factory=set)
     children: set[bytes] = field(default_factory=set)
@@ -54,9 +55,9 @@ class MempoolEntry:
     def wtxid(self) -> bytes:
         return self.tx.wtxid
 
-    @property
-    def usage(self) -> int:
-        return ENTRY_OVERHEAD + self.tx.total_size
+    def __post_init__(self) -> None:
+        if not self.usage:
+            self.usage = ENTRY_OVERHEAD + self.tx.total_size
 
 
 class MempoolListener:
