@@ -153,7 +153,9 @@ _ERROR_STRINGS = {
     ScriptError.TAPSCRIPT_EMPTY_PUBKEY: "Empty public key in tapscript",
     ScriptError.OP_CODESEPARATOR: "Using OP_CODESEPARATOR in non-witness script",
     ScriptError.SIG_FINDANDDELETE: "Signature is found in scriptCode",
-    ScriptError.SCRIPTNUM: "Script number overflow or non-minimal encoding",
+    # Released Core reports bad number operands as SCRIPT_ERR_UNKNOWN_ERROR, so reject
+    # reasons keep its text.
+    ScriptError.SCRIPTNUM: "unknown error",
 }
 
 
