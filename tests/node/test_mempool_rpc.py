@@ -218,3 +218,26 @@ def test_zmq_mempool_sequence_events(funded):
     labels = [e[1][32:33] for e in funded.drain() if e[0] == "sequence"]
     assert labels == [b"C"]
     assert node.rpc("getrawmempool", False, True)["mempool_sequence"] == a_seq + 2
+
+
+def test_mempool_options(tmp_path):
+    (tmp_path / "n").mkdir()
+    node = TestNode(tmp_path / "n", extra_args=["-minrelaytxfee=0.00001", "-mempoolfullrbf=0", "-datacarriersize=40"],
+                    conf="maxmempool=50\npermitbaremultisig=0\n").start()
+    try:
+        info = node.rpc("getmempoolinfo")
+        assert info["minrelaytxfee"] == Decimal("0.00001000") and info["mempoolminfee"] == Decimal("0.00001000")
+        assert info["maxmempool"] == 50_000_000 and info["fullrbf"] is False
+        assert info["permitbaremultisig"] is False and info["maxdatacarriersize"] == 40
+        wallet = MiniWallet()
+        address = encode_segwit("bcrt", 0, hash160(wallet.pubkey))
+        for h in node.rpc("generatetoaddress", 101, address):
+            wallet.scan_block(Block.parse(bytes.fromhex(node.rpc("getblock", h, 0))), node.rpc("getblockheader", h)["height"])
+        tx, _ = wallet.self_transfer(wallet.take(101), 100)
+        e = _fail(node, "sendrawtransaction", tx.serialize().hex())
+        assert (e.code, e.message) == (-26, "min relay fee not met, 100 < 110")
+    finally:
+        node.stop()
+    bad = TestNode(tmp_path / "n", extra_args=["-minrelaytxfee=abc"])
+    with pytest.raises(RuntimeError, match="Invalid amount for -minrelaytxfee"):
+        bad.start()
