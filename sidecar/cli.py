@@ -28,6 +28,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=18550)
     p.add_argument("--zmq-node", help="node's ZMQ endpoint publishing hashblock/rawblock")
     p.add_argument("--zmq-pub", help="endpoint to bind for issued certificates and sealed blocks")
+    p.add_argument("--rpc-url", help="node JSON-RPC URL for getblocktemplate/submitblock (default: no node,"
+                   " coinbase-only blocks announced on --zmq-pub)")
+    p.add_argument("--rpc-user")
+    p.add_argument("--rpc-password")
+    p.add_argument("--rpc-cookie", type=Path)
     p.add_argument("--task", default="digits", choices=["digits", "teacher"])
     p.add_argument("--task-args", default="{}", help="JSON keyword arguments for the task")
     p.add_argument("--cycle-seconds", type=float, default=10.0)
@@ -53,7 +58,21 @@ async def serve(args: argparse.Namespace) -> None:
         cycle_seconds=args.cycle_seconds, heldout_size=args.heldout_size, cap_permille=args.cap_permille,
         score_weights=ScoreWeights(args.weight_loss, args.weight_params, args.min_gain), limits=VerifyLimits(max_norm=args.max_norm),
         train_hints=json.loads(args.train), early_close=not args.no_early_close)
-    coord = Coordinator(cfg, publisher=publisher)
+    templates = tip_source = None
+    if args.rpc_url:
+        from regtest.consensus.params import regtest_params
+        from .crypto import load_or_create_key
+        from .rpc_template import NodeRpc, RpcTemplateSource
+        from .zmqio import Tip
+        key = load_or_create_key(args.datadir / "coordinator.key")
+        rpc = NodeRpc(args.rpc_url, user=args.rpc_user, password=args.rpc_password, cookie_path=args.rpc_cookie)
+        templates = RpcTemplateSource(rpc, regtest_params(key.xonly))
+
+        async def tip_source() -> Tip:
+            h = await rpc.call("getbestblockhash")
+            hdr = await rpc.call("getblockheader", h)
+            return Tip(bytes.fromhex(h)[::-1], int(hdr["height"]), int(hdr["time"]))
+    coord = Coordinator(cfg, templates=templates, publisher=publisher, tip_source=tip_source)
     await coord.start()
     runner = web.AppRunner(Api(coord).app())
     await runner.setup()

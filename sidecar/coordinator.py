@@ -23,7 +23,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import torch
 
@@ -41,7 +41,7 @@ from .scoring import ScoreWeights, cap_weights, quantise, score
 from .segments import Segment
 from .store import CycleRow, Store
 from .tasks import Task, make_task
-from .template import ParentOnlyTemplateSource, TemplateSource, seal_block
+from .template import ParentOnlyTemplateSource, Template, TemplateSource, seal_block
 from .training import eval_loss, load_model
 from .verify import Assignment, CycleVerifier, Rejected, Submission, VerifyLimits, update_hash
 from .zmqio import FramedPublisher, Tip
@@ -75,8 +75,11 @@ def state_blob(state: dict[str, torch.Tensor]) -> tuple[str, bytes]:
 
 class Coordinator:
     def __init__(self, cfg: CoordinatorConfig, task: Task | None = None,
-                 templates: TemplateSource | None = None, publisher: FramedPublisher | None = None) -> None:
+                 templates: TemplateSource | None = None, publisher: FramedPublisher | None = None,
+                 tip_source: "Callable[[], Awaitable[Tip]] | None" = None) -> None:
+        """`tip_source` gives the node's tip on a first start (else genesis)."""
         self.cfg = cfg
+        self.tip_source = tip_source
         self.task = task or make_task(cfg.task, **cfg.task_kwargs)
         self.spec = self.task.spec
         self.segments: list[Segment] = self.spec.segments()
@@ -107,6 +110,13 @@ class Coordinator:
             self.store.write_checkpoint(h, blob, 0)
             self.store.set_meta("current_model", h)
         t = self.store.get_meta("tip")
+        if t is None and self.tip_source is not None:
+            try:
+                tip = await self.tip_source()
+                t = [tip.hash.hex(), tip.height, tip.time]
+                self.store.set_meta("tip", t)
+            except Exception as e:
+                log.warning("could not read the node's tip (%s): starting from genesis", e)
         if t is None:
             g = self.params.genesis
             self.tip = Tip(g.hash, 0, g.header.time)
@@ -383,7 +393,13 @@ class Coordinator:
         payout = self.fallback_payout if winner is None else bytes.fromhex(entries[winner]["payout"])
         tx, ty = self.task.test_set()
         acc = self.spec.accuracy(load_model(self.spec, new_state), tx, ty)
-        tpl = await self.templates.template(c.parent, c.height, c.parent_time)
+        tpl = await self._template(c, payout)
+        if (tpl.parent, tpl.height) != (c.parent, c.height):
+            log.info("template is for parent %s height %d: sealing for it", hash_to_hex(tpl.parent), tpl.height)
+            self.store.rebind_cycle(c.id, tpl.parent, tpl.height, c.parent_time)
+            c = self.store.cycle(c.id)
+            if self.store.certificate_for(c.parent, c.height) is not None:
+                raise RuntimeError("a certificate for the template's parent and height already exists")
         block, cert = seal_block(self.params, tpl, payout, c.id, bytes.fromhex(model_after), root, c.seed,
                                  self.cfg.cert_validity, self.key.priv.secret)
         record = {
@@ -422,12 +438,27 @@ class Coordinator:
         if self.publisher is not None:
             self.publisher.send(b"certificate", cert.serialize())
             self.publisher.send(b"sealedblock", block.serialize())
+        submit = getattr(self.templates, "submit_block", None)
+        try:
+            reason = None if submit is None else await submit(block)
+            if reason is not None:
+                log.error("node refused sealed block %s: %s", hash_to_hex(block.hash), reason)
+        except Exception as e:  # the node being down must not lose the (persisted) block
+            log.error("could not submit block %s: %s", hash_to_hex(block.hash), e)
         log.info("cycle %d sealed: %d contributions, winner %s, held-out loss %.4f -> %.4f, accuracy %s",
                  c.id, len(entries), None if winner is None else entries[winner]["miner"][:16],
                  record["heldout_loss_before"] / 1e6, loss_after, acc)
         async with self.changed:
             self.changed.notify_all()
         return record
+
+    async def _template(self, c: CycleRow, payout: bytes) -> "Template":
+        """The source's template, or a coinbase-only one if the source cannot give one."""
+        try:
+            return await self.templates.template(c.parent, c.height, c.parent_time)
+        except Exception as e:
+            log.error("no template from the node (%s): sealing a coinbase-only block", e)
+        return await ParentOnlyTemplateSource().template(c.parent, c.height, c.parent_time)
 
     # --- public reads -----------------------------------------------------------------------------
     def audit_log(self, cycle: int) -> dict[str, Any] | None:
