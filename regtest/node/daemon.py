@@ -226,6 +226,10 @@ class Node:
         await self.server.stop()
         if self.cookie is not None:
             self.cookie.remove()
+        if self.ctx.mempool is not None:
+            from regtest.node.mempool.options import save_mempool
+
+            save_mempool(self.ctx)
         if self.ctx.zmq is not None:
             self.ctx.zmq.stop()
         if self.ctx.txindex is not None:

@@ -241,3 +241,35 @@ def test_mempool_options(tmp_path):
     bad = TestNode(tmp_path / "n", extra_args=["-minrelaytxfee=abc"])
     with pytest.raises(RuntimeError, match="Invalid amount for -minrelaytxfee"):
         bad.start()
+
+
+def test_mempool_survives_restart(tmp_path):
+    node = TestNode(tmp_path / "p").start()
+    try:
+        wallet = MiniWallet()
+        address = encode_segwit("bcrt", 0, hash160(wallet.pubkey))
+        for h in node.rpc("generatetoaddress", 102, address):
+            wallet.scan_block(Block.parse(bytes.fromhex(node.rpc("getblock", h, 0))), node.rpc("getblockheader", h)["height"])
+        a, ua = wallet.self_transfer(wallet.take(102), 1000)
+        b, _ = wallet.self_transfer(ua, 2000)
+        for tx in (a, b):
+            node.rpc("sendrawtransaction", tx.serialize().hex())
+        before = node.rpc("getrawmempool", True)
+    finally:
+        assert node.stop() == 0
+    assert (node.chain_dir / "mempool.dat").exists()
+    node.start()
+    try:
+        after = node.rpc("getrawmempool", True)
+        assert set(after) == {a.txid_hex, b.txid_hex}
+        assert after[b.txid_hex]["depends"] == [a.txid_hex]
+        assert {t: e["time"] for t, e in after.items()} == {t: e["time"] for t, e in before.items()}
+        assert after[a.txid_hex]["unbroadcast"] is True
+    finally:
+        node.stop()
+    node.extra_args = ["-persistmempool=0"]
+    node.start()
+    try:
+        assert node.rpc("getrawmempool") == []
+    finally:
+        node.stop()

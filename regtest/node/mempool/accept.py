@@ -115,7 +115,13 @@ class MempoolAccept:
 
     # --- public -------------------------------------------------------------------------------
     def accept(
-        self, tx: Transaction, *, test_accept: bool = False, bypass_limits: bool = False, package_member: bool = False
+        self,
+        tx: Transaction,
+        *,
+        test_accept: bool = False,
+        bypass_limits: bool = False,
+        package_member: bool = False,
+        accept_time: int | None = None,
     ) -> AcceptResult:
         """Check `tx` and (unless `test_accept`) add it. `bypass_limits` skips the fee floors and
         the size limit (reorg re-adds); `package_member` adds without trimming and refuses
@@ -137,7 +143,7 @@ class MempoolAccept:
             return AcceptResult(tx, False, e.reason, e.debug, e.missing_inputs, w.fee, w.vsize)
         if test_accept:
             return AcceptResult(tx, True, fee=w.fee, vsize=w.vsize)
-        return self._finalize(w, bypass_limits or package_member)
+        return self._finalize(w, bypass_limits or package_member, accept_time)
 
     # --- stages -------------------------------------------------------------------------------
     def _prechecks(self, w: _Work) -> None:
@@ -313,13 +319,14 @@ class MempoolAccept:
                 raise MempoolReject(f"{NON_MANDATORY_SCRIPT_FAILURE} ({text})")
             raise MempoolReject(f"{MANDATORY_SCRIPT_FAILURE} ({text})")
 
-    def _finalize(self, w: _Work, bypass_limits: bool) -> AcceptResult:
+    def _finalize(self, w: _Work, bypass_limits: bool, accept_time: int | None = None) -> AcceptResult:
         pool, s = self.pool, self.settings
         replaced: list[Transaction] = []
         if w.all_conflicts:
             replaced = pool.remove(pool.topological(w.all_conflicts), RemovalReason.REPLACED)
         entry = MempoolEntry(
-            w.tx, w.fee, w.vsize, w.weight, w.sigops, int(pool.clock()), self.chain.tip_height, w.spends_coinbase,
+            w.tx, w.fee, w.vsize, w.weight, w.sigops, int(pool.clock()) if accept_time is None else accept_time,
+            self.chain.tip_height, w.spends_coinbase,
             ENTRY_OVERHEAD + w.size,
         )
         pool.add(entry)

@@ -47,8 +47,12 @@ class Mempool(ChainListener):
         self.unbroadcast: set[bytes] = set()  # submitted over RPC, not yet sent to a peer
 
     # --- acceptance ---------------------------------------------------------------------------
-    def accept(self, tx: Transaction, *, test_accept: bool = False, bypass_limits: bool = False) -> AcceptResult:
-        return self.acceptor.accept(tx, test_accept=test_accept, bypass_limits=bypass_limits)
+    def accept(
+        self, tx: Transaction, *, test_accept: bool = False, bypass_limits: bool = False, accept_time: int | None = None
+    ) -> AcceptResult:
+        """Validate `tx` and add it (see MempoolAccept.accept); `accept_time` sets the entry time
+        (mempool.dat reloads)."""
+        return self.acceptor.accept(tx, test_accept=test_accept, bypass_limits=bypass_limits, accept_time=accept_time)
 
     def test_package(self, txs: list[Transaction]) -> list[AcceptResult | None]:
         """testmempoolaccept of several transactions: each may spend outputs of earlier ones.

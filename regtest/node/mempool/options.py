@@ -5,13 +5,17 @@ Importing this module registers the options with the config parser.
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from regtest.node.config import ConfigError, Settings, register_option
 from regtest.node.mempool.mempool import Mempool
 from regtest.node.mempool.policy import PolicySettings
+from regtest.node.mempool.persist import FILENAME, MempoolFileError, dump_mempool, load_mempool
 from regtest.node.mempool.pool import MempoolListener
+
+log = logging.getLogger("potc.mempool")
 
 for _name, _help in [
     ("maxmempool", "Keep the transaction memory pool below <n> megabytes (default 300)"),
@@ -29,6 +33,7 @@ for _name, _help in [
     ("limitdescendantsize", "Maximum descendant package size in kvB (default 101)"),
     ("maxtxfee", "Accepted for compatibility (wallet option, ignored)"),
     ("blockreservedweight", "Weight reserved in templates for the coinbase (default 8000)"),
+    ("persistmempool", "Save the mempool at shutdown and load it at start (default 1)"),
 ]:
     register_option(_name, _help)
 
@@ -89,6 +94,23 @@ def attach_mempool(ctx: Any) -> Mempool:
         mp.add_listener(_ZmqBridge(ctx.zmq))
     ctx.chainstate.add_listener(mp)
     ctx.mempool = mp
+    if ctx.settings.get_bool("persistmempool", True):
+        try:
+            load_mempool(mp, ctx.settings.chain_dir / FILENAME)
+        except (OSError, MempoolFileError) as e:
+            log.warning("Failed to load mempool from disk: %s", e)
     reserved = ctx.settings.get_int("blockreservedweight", 8000)
     ctx.extras["blockreservedweight"] = reserved
     return mp
+
+
+def save_mempool(ctx: Any) -> None:
+    """At shutdown: write mempool.dat unless -persistmempool=0."""
+    mp = ctx.mempool
+    if mp is None or not ctx.settings.get_bool("persistmempool", True):
+        return
+    try:
+        n = dump_mempool(mp, ctx.settings.chain_dir / FILENAME)
+        log.info("Dumped mempool: %d transactions", n)
+    except OSError as e:
+        log.warning("Failed to dump mempool: %s", e)

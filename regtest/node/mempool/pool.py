@@ -94,6 +94,8 @@ class TxPool:
         self.transactions_updated = 0
         self.listeners: list[MempoolListener] = []
         self._entry_counter = 0
+        self._last_time = 0  # entry times seen so far are non-decreasing while _times_sorted
+        self._times_sorted = True
         self.rolling_min_fee = 0.0  # sat/kvB
         self._last_rolling_update = 0.0
         self.block_since_bump = False
@@ -187,6 +189,9 @@ class TxPool:
             if child is not None:
                 entry.children.add(child)
                 self.entries[child].parents.add(txid)
+        if entry.time < self._last_time:
+            self._times_sorted = False
+        self._last_time = max(self._last_time, entry.time)
         self.entries[txid] = entry
         self.by_wtxid[tx.wtxid] = txid
         self.total_vsize += entry.vsize
@@ -251,13 +256,17 @@ class TxPool:
 
     # --- size limit and rolling minimum fee ---------------------------------------------------
     def expire(self, cutoff: float) -> int:
-        """Remove entries (with descendants) that entered before `cutoff`. Entries sit in
-        insertion order with the clock's time, so the scan stops at the first young one."""
+        """Remove entries (with descendants) that entered before `cutoff`. Entries normally sit
+        in insertion order with the clock's time, so the scan stops at the first young one."""
         old = []
         for t, e in self.entries.items():
             if e.time >= cutoff:
-                break
+                if self._times_sorted:
+                    break
+                continue
             old.append(t)
+        if not self.entries:
+            self._times_sorted = True
         n = 0
         for t in old:
             n += len(self.remove_recursive(t, RemovalReason.EXPIRY))
