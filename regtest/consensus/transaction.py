@@ -133,15 +133,23 @@ class Transaction:
 
     @classmethod
     def read(cls, r: ByteReader, allow_witness: bool = True) -> "Transaction":
-        """Decode one transaction from a reader, following Core's UnserializeTransaction."""
+        """Decode one transaction from a reader, following Core's UnserializeTransaction.
+
+        Encodings are canonical, so the bytes read are exactly what serialize() and
+        serialize_without_witness() would produce: they are cached, which makes txid and
+        wtxid cost one hash each instead of a re-serialization."""
+        start = r.pos
         version = r.read_i32()
         vin = _read_inputs(r)
         flags = 0
+        body = (0, 0)  # (start, end) of the inputs and outputs in a BIP144 encoding
         if not vin and allow_witness:
             flags = r.read_u8()
             if flags != 0:
+                body_start = r.pos
                 vin = _read_inputs(r)
                 vout = _read_outputs(r)
+                body = (body_start, r.pos)
             else:
                 vout = []
         else:
@@ -159,7 +167,14 @@ class Transaction:
         if flags:
             raise DeserializationError("Unknown transaction optional data")
         locktime = r.read_u32()
-        return cls(version, tuple(vin), tuple(vout), locktime)
+        tx = cls(version, tuple(vin), tuple(vout), locktime)
+        data, end = r.data, r.pos
+        if body[1]:
+            tx._cache["wit"] = data[start:end]
+            tx._cache["nowit"] = data[start : start + 4] + data[body[0] : body[1]] + data[end - 4 : end]
+        else:
+            tx._cache["nowit"] = data[start:end]
+        return tx
 
     # --- identity ---------------------------------------------------------------------------
     @property
