@@ -6,7 +6,8 @@ run as the transport's ceiling (the ratio potcd / hello-world is what to compare
 
 The "full block" is built on a fresh regtest chain: one transaction fans a coinbase out to
 `--block-txs` outputs and `--block-txs` transactions spend one output each, all mined together
-with generateblock (anyone-can-spend P2WSH(OP_TRUE), so no signing is needed).
+with generateblock (anyone-can-spend P2WSH(OP_TRUE), so no signing is needed); every child
+pays a distinct script.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def build_full_block(node: TestNode, n: int) -> str:
     each = (50 * 100_000_000 - 100_000) // n
     fan = Transaction(2, (TxIn(OutPoint(cb, 0), b"", 0xFFFFFFFF, (TRUE,)),),
                       tuple(TxOut(each, TRUE_SPK) for _ in range(n)), 0)
+    # each child pays a script of its own, so output formatting cannot lean on repetition
     kids = [Transaction(2, (TxIn(OutPoint(fan.txid, i), b"", 0xFFFFFFFF, (TRUE,)),),
-                        (TxOut(each - 1000, TRUE_SPK),), 0) for i in range(n)]
+                        (TxOut(each - 1000, witness_script(0, sha256(i.to_bytes(4, "little")))),), 0)
+            for i in range(n)]
     raw = [fan.serialize().hex()] + [k.serialize().hex() for k in kids]
     return node.rpc("generateblock", ADDR, raw)["hash"]
 

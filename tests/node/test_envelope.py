@@ -65,3 +65,18 @@ def test_every_registered_method_has_consistent_help():
         assert text.split("\n", 1)[0].split(" ")[0] == name
         assert m.valid_arity(len(m.args)) and not m.valid_arity(len(m.args) + 1)
         assert (("Arguments:" in text) == bool(m.args)), name
+
+
+def test_json_writer_formats():
+    from decimal import Decimal
+
+    from regtest.node.rpc.blockjson import difficulty
+    from regtest.node.rpc.jsonfmt import amount, dumps
+
+    value = {"a": amount(0), "b": [amount(123), difficulty(0x207FFFFF)], "c": "\x00x",
+             "d": Decimal("1.5"), "e": 7, "f": None, "g": True}
+    compact = '{"a":0.00000000,"b":[0.00000123,4.656542373906925e-10],"c":"\\u0000x","d":1.5,"e":7,"f":null,"g":true}'
+    assert dumps(value) == compact
+    assert dumps({"x": float("nan")}) == '{"x":null}'
+    assert dumps({"a": [amount(5)], "b": {}}, indent=2) == '{\n  "a": [\n    0.00000005\n  ],\n  "b": {}\n}'
+    assert json.loads(dumps(value, indent=4)) == json.loads(compact)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from regtest.consensus.address import AddressPrefixes, script_to_address
@@ -9,8 +10,13 @@ from regtest.consensus.hashes import hash_to_hex
 from regtest.node.rpc.scriptjson import tx_to_json
 
 
-def difficulty(bits: int) -> float:
-    """Core's GetDifficulty: powLimit-relative difficulty of a compact target."""
+def difficulty(bits: int) -> Decimal:
+    """Core's GetDifficulty: powLimit-relative difficulty of a compact target, as the 16
+    significant digits UniValue prints (a Decimal, so every JSON writer shows the same)."""
+    return Decimal("%.16g" % _difficulty(bits))
+
+
+def _difficulty(bits: int) -> float:
     shift = (bits >> 24) & 0xFF
     mant = bits & 0x00FFFFFF
     if mant == 0:

@@ -7,6 +7,8 @@ stays a JSON number with all its decimals; the stdlib encoder cannot do that.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -52,8 +54,27 @@ def _float(v: float) -> str:
     return "%.16g" % v
 
 
+# Decimals leave the C encoder as marker strings and are put back as bare numbers afterwards.
+# The marker starts with a NUL and a per-process random tag, so no client string can forge one.
+_MARK = "\x00" + secrets.token_hex(8) + ":"
+_MARK_RE = re.compile(re.escape(json.dumps(_MARK)[:-1]) + r'([-+0-9.eE]+)"')
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return _MARK + _decimal(o)
+    raise TypeError(f"cannot serialize {type(o).__name__}")
+
+
 def dumps(obj: Any, indent: int | None = None) -> str:
     """Serialize like UniValue: `indent=None` compact, otherwise pretty with that many spaces."""
+    if indent is None:
+        try:
+            text = json.dumps(obj, default=_default, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # NaN/inf somewhere: the slow path writes them as null
+            pass
+        else:
+            return _MARK_RE.sub(r"\1", text) if "\\u0000" in text else text
     out: list[str] = []
     _write(obj, out, indent, 0)
     return "".join(out)
