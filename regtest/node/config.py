@@ -84,7 +84,7 @@ for _name, _help, _net in [
     ("debug", "Log more detail (category)", False),
     ("debuglogfile", "Log file (default debug.log in the chain folder)", False),
     ("pid", "PID file (default potcd.pid in the chain folder)", False),
-    ("daemon", "Run in the background (accepted, ignored: use a process manager)", False),
+    ("daemon", "Run in the background once RPC is serving (the parent exits 0, or 1 on failure)", False),
     ("port", "P2P port", True),
     ("bind", "P2P bind address", True),
     ("listen", "Accept P2P connections", False),

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,6 +163,7 @@ class Node:
     dispatcher: Dispatcher
     cookie: CookieFile | None
     stop_event: asyncio.Event
+    on_ready: Callable[[], None] | None = None  # -daemon: tells the waiting parent
 
     async def run(self) -> None:
         from regtest.node.zmq_notify import ZmqPublisher, parse_notifier_options
@@ -182,6 +184,8 @@ class Node:
             await asyncio.to_thread(self._open_chain)
             self.dispatcher.warmup = None
             log.info("init message: Done loading")
+            if self.on_ready is not None:
+                self.on_ready()
             await self.stop_event.wait()
         finally:
             await self.shutdown()
@@ -259,12 +263,35 @@ def _pid_path(settings: Settings) -> Path:
     return p if p.is_absolute() else settings.chain_dir / p
 
 
-async def _amain(settings: Settings) -> None:
+async def _amain(settings: Settings, on_ready: Callable[[], None] | None = None) -> None:
     node = build_node(settings)
+    node.on_ready = on_ready
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, node.stop_event.set)
     await node.run()
+
+
+def _daemonize() -> Callable[[], None] | int:
+    """-daemon: fork; the parent waits until the child is serving (exit 0) or has failed (1).
+    In the child, returns the callback that releases the parent and detaches stdio."""
+    read_fd, write_fd = os.pipe()
+    if os.fork() > 0:
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as r:
+            return 0 if r.read(1) == b"1" else 1
+    os.close(read_fd)
+    os.setsid()
+
+    def ready() -> None:
+        os.write(write_fd, b"1")
+        os.close(write_fd)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+
+    return ready
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,11 +320,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from regtest.node.zmq_notify import ZmqConfigError
 
+    on_ready = None
+    if settings.get_bool("daemon"):
+        on_ready = _daemonize()
+        if isinstance(on_ready, int):
+            return on_ready  # the parent: the child's start-up verdict
     pid_path = _pid_path(settings)
     pid_path.write_text(f"{os.getpid()}\n")
     log.info("potcd starting, chain=%s datadir=%s", settings.chain, settings.datadir)
     try:
-        asyncio.run(_amain(settings))
+        asyncio.run(_amain(settings, on_ready))
     except (ConfigError, ZmqConfigError) as e:
         log.error("Error: %s", e)
         print(f"Error: {e}", file=sys.stderr)

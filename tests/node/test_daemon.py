@@ -110,3 +110,35 @@ def test_rpc_port_in_use_exits_1(tmp_path):
     assert r.returncode == 1 and r.stderr.startswith("Error: Unable to start HTTP server")
     assert not (tmp_path / "regtest" / ".cookie").exists()
     assert not (tmp_path / "regtest" / "potcd.pid").exists()
+
+
+def test_daemon_mode_backgrounds_after_start(tmp_path):
+    import os
+    import time
+
+    n = TestNode(tmp_path)
+    r = run_potcd(*n.args(), "-daemon")
+    assert r.returncode == 0  # returned once the background node was serving
+    pid = int((n.chain_dir / "potcd.pid").read_text())
+    try:
+        assert n.rpc("getblockcount") == 0 and n.cookie_path.exists()
+        assert n.rpc("stop") == "potc stopping"
+        deadline = time.monotonic() + 30
+        while (n.chain_dir / "potcd.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not n.cookie_path.exists() and not (n.chain_dir / "potcd.pid").exists()
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_daemon_mode_reports_failure(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = run_potcd(f"-datadir={tmp_path}", f"-rpcport={busy.getsockname()[1]}", "-daemon")
+    assert r.returncode == 1 and "Unable to start HTTP server" in r.stderr
