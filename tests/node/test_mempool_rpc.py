@@ -113,6 +113,17 @@ def test_getmempoolinfo_keys_and_values(funded):
     assert info["size"] == len(funded.node.rpc("getrawmempool"))
 
 
+def test_getrawmempool_order(funded):
+    low, lu = funded.wallet.self_transfer(funded.utxo(), 2000)
+    high, _ = funded.wallet.self_transfer(funded.utxo(), 9000)
+    child, _ = funded.wallet.self_transfer(lu, 50_000)
+    for tx in (low, high, child):
+        funded.send(tx)
+    ids = funded.node.rpc("getrawmempool")
+    # fewer in-mempool ancestors first, then by fee rate (the child's own rate does not lift it)
+    assert ids.index(high.txid_hex) < ids.index(low.txid_hex) < ids.index(child.txid_hex)
+
+
 def test_getrawmempool_sequence_and_errors(funded):
     res = funded.node.rpc("getrawmempool", False, True)
     assert set(res) == {"txids", "mempool_sequence"} and isinstance(res["mempool_sequence"], int)

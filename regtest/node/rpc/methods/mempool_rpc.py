@@ -3,6 +3,7 @@ testmempoolaccept, getrawmempool, getmempoolentry, getmempoolinfo."""
 
 from __future__ import annotations
 
+from functools import cmp_to_key
 from typing import Any
 
 from regtest.consensus.hashes import hash_to_hex
@@ -205,8 +206,21 @@ def entry_json(mp, txid: bytes) -> dict:
 
 
 def _sorted_txids(mp) -> list[bytes]:
+    """Core's GetSortedDepthAndScore: fewer ancestors first, then higher fee rate, then the
+    larger txid (compared as stored bytes)."""
     pool = mp.pool
-    return sorted(pool.entries, key=lambda t: (len(pool.ancestors(t)), pool.entries[t].entry_sequence))
+    depth = {t: len(pool.ancestors(t)) for t in pool.entries}
+
+    def compare(a: bytes, b: bytes) -> int:
+        if depth[a] != depth[b]:
+            return depth[a] - depth[b]
+        ea, eb = pool.entries[a], pool.entries[b]
+        fa, fb = ea.fee * eb.vsize, eb.fee * ea.vsize
+        if fa != fb:
+            return -1 if fa > fb else 1
+        return -1 if a > b else (1 if a < b else 0)
+
+    return sorted(pool.entries, key=cmp_to_key(compare))
 
 
 @rpc_method(
