@@ -12,7 +12,6 @@ import zmq
 from tests.node.framework import TestNode, free_port
 
 ADDR = "bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3lgth6c"
-SUBSCRIBER_JOIN_WAIT = 1.0  # ZMQ drops messages until the subscription reaches the publisher
 
 
 @pytest.fixture(scope="module")
@@ -26,20 +25,33 @@ def zmq_node(tmp_path_factory):
                     f"-zmqpubsequence={txs_ep}", "-zmqpubrawtxhwm=500"],
     ).start()
     ctx = zmq.Context()
-    sub_blocks = ctx.socket(zmq.SUB)
-    sub_blocks.setsockopt(zmq.SUBSCRIBE, b"")
-    sub_blocks.setsockopt(zmq.RCVTIMEO, 10_000)
-    sub_blocks.connect(blocks_ep)
-    sub_txs = ctx.socket(zmq.SUB)
-    sub_txs.setsockopt(zmq.SUBSCRIBE, b"")
-    sub_txs.setsockopt(zmq.RCVTIMEO, 10_000)
-    sub_txs.connect(txs_ep)
-    time.sleep(SUBSCRIBER_JOIN_WAIT)
+    sub_blocks = subscribe(ctx, blocks_ep)
+    sub_txs = subscribe(ctx, txs_ep)
     yield node, sub_blocks, sub_txs, blocks_ep, txs_ep
     sub_blocks.close(0)
     sub_txs.close(0)
     ctx.term()
     node.stop()
+
+
+def subscribe(ctx, endpoint: str):
+    """A SUB socket connected to `endpoint`, returned once the ZMTP handshake has completed
+    (then a short pause lets the publisher's I/O thread register the subscription)."""
+    from zmq.utils.monitor import recv_monitor_message
+
+    sock = ctx.socket(zmq.SUB)
+    sock.setsockopt(zmq.SUBSCRIBE, b"")
+    sock.setsockopt(zmq.RCVTIMEO, 10_000)
+    monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    sock.connect(endpoint)
+    try:
+        if monitor.poll(20_000):
+            recv_monitor_message(monitor)
+    finally:
+        sock.disable_monitor()
+        monitor.close(0)
+    time.sleep(0.3)
+    return sock
 
 
 def recv(sock) -> tuple[str, bytes, int]:
@@ -110,11 +122,7 @@ def test_mempool_events_layout():
     pub = ZmqPublisher([Notifier("hashtx", ep, 1000), Notifier("sequence", ep, 1000)], lambda h: None)
     pub.start()
     ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.setsockopt(zmq.RCVTIMEO, 10_000)
-    sub.connect(ep)
-    time.sleep(SUBSCRIBER_JOIN_WAIT)
+    sub = subscribe(ctx, ep)
     try:
         tx = Transaction(2, (TxIn(OutPoint(b"\x01" * 32, 0)),), (TxOut(1000, b"\x51"),), 0)
         pub.transaction_added(tx, 25)
