@@ -2,7 +2,8 @@
 
 Python threads cannot verify scripts in parallel (the interpreter holds the GIL), so big blocks
 send part of their transactions to worker processes while the calling process checks its own
-share. Small blocks are checked inline: shipping them would cost more than it saves.
+share. Small blocks are checked inline: shipping them would cost more than it saves. So is every
+block while the machine's load average says no core is idle.
 
 The verdict is deterministic: when several inputs fail, the one earliest in the block is
 reported, whichever process found it.
@@ -53,9 +54,13 @@ def _noop() -> int:
 class ParallelScriptChecker:
     """A `script_checker` for connect_block: callable(jobs, flags), raising BlockValidationError."""
 
-    def __init__(self, workers: int, min_parallel_inputs: int = DEFAULT_MIN_PARALLEL_INPUTS) -> None:
+    def __init__(
+        self, workers: int, min_parallel_inputs: int = DEFAULT_MIN_PARALLEL_INPUTS, adaptive: bool = True
+    ) -> None:
+        """`adaptive`: check inline while the load average shows no idle core."""
         self.workers = max(0, workers)
         self.min_parallel_inputs = min_parallel_inputs
+        self.adaptive = adaptive
         self._pool: ProcessPoolExecutor | None = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
@@ -78,7 +83,9 @@ class ParallelScriptChecker:
 
     def __call__(self, jobs: Sequence[ScriptCheckJob], flags: ScriptFlags) -> None:
         n_inputs = sum(len(j.tx.vin) for j in jobs)
-        if self.workers == 0 or n_inputs < self.min_parallel_inputs or len(jobs) < 2:
+        if self.workers == 0 or n_inputs < self.min_parallel_inputs or len(jobs) < 2 or (
+            self.adaptive and not _idle_core()
+        ):
             run_script_checks(jobs, flags)
             return
         chunks = _split(jobs, self.workers + 1)
@@ -112,6 +119,16 @@ def _split(jobs: Sequence[ScriptCheckJob], parts: int) -> list[list[ScriptCheckJ
         chunks[-1].append(j)
         acc += len(j.tx.vin)
     return chunks
+
+
+def _idle_core() -> bool:
+    """Whether a core is likely free for a worker. Shipping transactions to another process
+    costs about a fifth of checking them, a loss when every core is busy anyway."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return True
+    return load < (os.cpu_count() or 1) - 0.5
 
 
 def default_workers() -> int:
