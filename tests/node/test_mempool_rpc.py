@@ -50,9 +50,13 @@ class Funded:
     def send(self, tx) -> str:
         return self.node.rpc("sendrawtransaction", tx.serialize().hex())
 
-    def drain(self) -> list[tuple[str, bytes, int]]:
+    def drain(self, first_wait_ms: int = 2000) -> list[tuple[str, bytes, int]]:
+        """Everything published so far: waits up to `first_wait_ms` for a first message, then
+        stops at the first quiet 400 ms."""
         out = []
-        while self.sub.poll(400):
+        wait = first_wait_ms
+        while self.sub.poll(wait):
+            wait = 400
             frames = self.sub.recv_multipart()
             out.append((frames[0].decode(), frames[1], struct.unpack("<I", frames[2])[0]))
         return out
@@ -69,7 +73,7 @@ def funded(tmp_path_factory):
     time.sleep(1.0)
     f = Funded(node, MiniWallet(), sub)
     f.generate(110)
-    f.drain()
+    f.drain(first_wait_ms=400)
     yield f
     sub.close(0)
     ctx.term()
@@ -208,7 +212,7 @@ def test_invalidateblock_returns_mined_transaction(funded):
 
 def test_zmq_mempool_sequence_events(funded):
     node = funded.node
-    funded.drain()
+    funded.drain(first_wait_ms=400)
     u = funded.utxo()
     old, _ = funded.wallet.self_transfer(u, 1000)
     funded.send(old)
