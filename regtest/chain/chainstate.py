@@ -447,14 +447,14 @@ class Chainstate:
 
     # --- activation -------------------------------------------------------------------------
     @_locked
-    def activate_best_chain(self) -> _ConnectOutcome:
+    def activate_best_chain(self, _start_tip: BlockIndexEntry | None = None) -> _ConnectOutcome:
         """Move the active chain to the most-work valid chain, one atomic block at a time.
 
         A block that fails to connect is marked invalid with its descendants, and the search
         starts again, so the chain ends on the best chain that is still valid.
         """
         outcome = _ConnectOutcome(True)
-        start_tip = self.active.tip
+        start_tip = _start_tip or self.active.tip
         while True:
             best = self.index.best_candidate()
             tip = self.active.tip
@@ -571,11 +571,12 @@ class Chainstate:
             raise KeyError("Block not found")
         if entry.parent is None:
             raise ValueError("cannot invalidate the genesis block")
+        start_tip = self.tip
         while self.active.contains(entry):
             self._disconnect_tip()
         self._mark_invalid(entry)
         self.index.rebuild_candidates()
-        self.activate_best_chain()
+        self.activate_best_chain(start_tip)
 
     @_locked
     def reconsider_block(self, block_hash: bytes) -> None:

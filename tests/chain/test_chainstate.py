@@ -286,6 +286,9 @@ def test_listener_sees_reorg_in_order(tmp_path, params, world):
         cs.invalidate_block(prefix[4].hash)  # back to height 4, then the fork (5, 6) wins
         assert events == [("d", 8), ("d", 7), ("d", 6), ("d", 5), ("c", 5), ("c", 6), ("t", 6)]
         assert cs.tip.hash == a[-1].hash
+        events.clear()
+        cs.invalidate_block(a[-1].hash)  # nothing better to switch to: tip just steps back
+        assert events == [("d", 6), ("t", 5)]
 
 
 def test_wrong_network_datadir_refused(tmp_path, params):
