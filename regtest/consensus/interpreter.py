@@ -1,117 +1,62 @@
-"""The script interpreter: Core's EvalScript, VerifyWitnessProgram and VerifyScript.
+"""Core's EvalScript: every opcode, the stack and altstack, size and count limits, and the
+signature opcodes for legacy, segwit v0 and tapscript.
 
-Errors are raised internally as `ScriptFailure` and surface from `verify_script` as a
-`ScriptError` code, so a failing script costs one exception and the success path none.
+Errors are raised as `ScriptFailure` (see checker.py) and turned into a `ScriptError` code by
+`verify_script`, so a failing script costs one exception and the success path none.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 
-from regtest.consensus import crypto
-from regtest.consensus.crypto import (
-    is_compressed_or_uncompressed_pubkey,
-    is_compressed_pubkey,
-    is_defined_hashtype,
-    is_low_s,
-    is_valid_signature_encoding,
+from regtest.consensus.checker import (
+    E,
+    F_CLTV,
+    F_CONST_SCRIPTCODE,
+    F_CSV,
+    F_DISCOURAGE_NOPS,
+    F_DISCOURAGE_PUBKEYTYPE,
+    F_MINIMALDATA,
+    F_MINIMALIF,
+    F_NULLDUMMY,
+    F_NULLFAIL,
+    SEQUENCE_LOCKTIME_DISABLE_FLAG,
+    ExecData,
+    ScriptFailure,
+    TxChecker,
+    fast_hash160,
+    RIPEMD160_TEMPLATE,
+    check_pubkey_encoding,
+    check_signature_encoding,
 )
-from regtest.consensus.hashes import tag_prefix
 from regtest.consensus.script import (
-    LOCKTIME_THRESHOLD,
     MAX_OPS_PER_SCRIPT,
     MAX_PUBKEYS_PER_MULTISIG,
     MAX_SCRIPT_ELEMENT_SIZE,
     MAX_SCRIPT_SIZE,
     MAX_STACK_SIZE,
     ScriptNumError,
-    ScriptParseError,
     check_minimal_push,
     decode_num,
     encode_num,
-    is_op_success,
-    get_op,
-    is_p2pkh,
-    is_p2sh,
-    is_push_only,
     push_data_raw,
-    witness_program,
 )
-from regtest.consensus.script_error import ScriptError
-from regtest.consensus.script_flags import ScriptFlags
-from regtest.consensus.serialize import ser_compact_size
 from regtest.consensus.sighash import (
     SIGVERSION_BASE,
-    SIGVERSION_TAPROOT,
     SIGVERSION_TAPSCRIPT,
     SIGVERSION_WITNESS_V0,
-    PrecomputedTxData,
-    legacy_sighash,
-    segwit_v0_sighash,
-    taproot_sighash,
 )
-from regtest.consensus.transaction import Transaction
 
-E = ScriptError
 _sha256 = hashlib.sha256
 
-# flag bits as plain ints (IntFlag arithmetic is slow in the hot loop)
-F_P2SH = int(ScriptFlags.P2SH)
-F_STRICTENC = int(ScriptFlags.STRICTENC)
-F_DERSIG = int(ScriptFlags.DERSIG)
-F_LOW_S = int(ScriptFlags.LOW_S)
-F_NULLDUMMY = int(ScriptFlags.NULLDUMMY)
-F_SIGPUSHONLY = int(ScriptFlags.SIGPUSHONLY)
-F_MINIMALDATA = int(ScriptFlags.MINIMALDATA)
-F_DISCOURAGE_NOPS = int(ScriptFlags.DISCOURAGE_UPGRADABLE_NOPS)
-F_CLEANSTACK = int(ScriptFlags.CLEANSTACK)
-F_CLTV = int(ScriptFlags.CHECKLOCKTIMEVERIFY)
-F_CSV = int(ScriptFlags.CHECKSEQUENCEVERIFY)
-F_WITNESS = int(ScriptFlags.WITNESS)
-F_DISCOURAGE_WITNESS_PROGRAM = int(ScriptFlags.DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM)
-F_MINIMALIF = int(ScriptFlags.MINIMALIF)
-F_NULLFAIL = int(ScriptFlags.NULLFAIL)
-F_WITNESS_PUBKEYTYPE = int(ScriptFlags.WITNESS_PUBKEYTYPE)
-F_CONST_SCRIPTCODE = int(ScriptFlags.CONST_SCRIPTCODE)
-F_TAPROOT = int(ScriptFlags.TAPROOT)
-F_DISCOURAGE_TAPROOT_VERSION = int(ScriptFlags.DISCOURAGE_UPGRADABLE_TAPROOT_VERSION)
-F_DISCOURAGE_OP_SUCCESS = int(ScriptFlags.DISCOURAGE_OP_SUCCESS)
-F_DISCOURAGE_PUBKEYTYPE = int(ScriptFlags.DISCOURAGE_UPGRADABLE_PUBKEYTYPE)
-
-SEQUENCE_FINAL = 0xFFFFFFFF
-SEQUENCE_LOCKTIME_DISABLE_FLAG = 1 << 31
-SEQUENCE_LOCKTIME_TYPE_FLAG = 1 << 22
-SEQUENCE_LOCKTIME_MASK = 0x0000FFFF
-
-ANNEX_TAG = 0x50
-TAPROOT_LEAF_MASK = 0xFE
-TAPROOT_LEAF_TAPSCRIPT = 0xC0
-TAPROOT_CONTROL_BASE_SIZE = 33
-TAPROOT_CONTROL_NODE_SIZE = 32
-TAPROOT_CONTROL_MAX_NODE_COUNT = 128
-TAPROOT_CONTROL_MAX_SIZE = TAPROOT_CONTROL_BASE_SIZE + TAPROOT_CONTROL_NODE_SIZE * TAPROOT_CONTROL_MAX_NODE_COUNT
 VALIDATION_WEIGHT_PER_SIGOP_PASSED = 50
-VALIDATION_WEIGHT_OFFSET = 50
 
 _TRUE = b"\x01"
 _FALSE = b""
-_TAPLEAF_PREFIX = tag_prefix("TapLeaf")
-_TAPBRANCH_PREFIX = tag_prefix("TapBranch")
-
 _DISABLED = frozenset((0x7E, 0x7F, 0x80, 0x81, 0x83, 0x84, 0x85, 0x86, 0x8D, 0x8E, 0x95, 0x96, 0x97, 0x98, 0x99))
 _UPGRADABLE_NOPS = frozenset((0xB0, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8, 0xB9))
 #: OP_1NEGATE, OP_1..OP_16 -> the bytes they push
 _SMALL_INT_PUSH = {0x4F: b"\x81", **{0x50 + n: bytes((n,)) for n in range(1, 17)}}
-
-
-class ScriptFailure(Exception):
-    """Internal: evaluation stopped with `error`."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: ScriptError) -> None:
-        self.error = error
 
 
 def cast_to_bool(v: bytes) -> bool:
@@ -123,128 +68,6 @@ def cast_to_bool(v: bytes) -> bool:
     if last != 0 and last != 0x80:
         return True
     return v.count(0, 0, n - 1) < n - 1  # some earlier byte is non-zero
-
-
-_RIPEMD160 = hashlib.new("ripemd160")
-
-
-def _hash160(data: bytes) -> bytes:
-    """hash160 with a copied ripemd160 object (hashlib.new by name is twice as slow)."""
-    h = _RIPEMD160.copy()
-    h.update(_sha256(data).digest())
-    return h.digest()
-
-
-class ExecData:
-    """Per-input execution state that taproot signature hashing commits to (Core's ScriptExecutionData)."""
-
-    __slots__ = ("codesep_pos", "annex_hash", "tapleaf_hash", "validation_weight_left")
-
-    def __init__(self) -> None:
-        self.codesep_pos = 0xFFFFFFFF
-        self.annex_hash: bytes | None = None
-        self.tapleaf_hash: bytes | None = None
-        self.validation_weight_left = 0
-
-
-class TxChecker:
-    """Signature, locktime and sequence checks against one input of a transaction."""
-
-    __slots__ = ("tx", "n_in", "amount", "txdata", "_sighashes")
-
-    def __init__(self, tx: Transaction, n_in: int, amount: int, txdata: PrecomputedTxData) -> None:
-        self.tx = tx
-        self.n_in = n_in
-        self.amount = amount
-        self.txdata = txdata
-        # Signature hashes already computed for this input: CHECKMULTISIG tries several
-        # signatures against the same scriptCode and hash type.
-        self._sighashes: dict[tuple, bytes | None] = {}
-
-    def check_ecdsa(self, sig: bytes, pubkey: bytes, script_code: bytes, sigversion: int) -> bool:
-        n = len(pubkey)
-        if n != 33 and n != 65:
-            return False
-        if not sig:
-            return False
-        hash_type = sig[-1]
-        key = (sigversion, hash_type, script_code)
-        msg = self._sighashes.get(key)
-        if msg is None:
-            if sigversion == SIGVERSION_WITNESS_V0:
-                msg = segwit_v0_sighash(script_code, self.tx, self.n_in, hash_type, self.amount, self.txdata)
-            else:
-                msg = legacy_sighash(script_code, self.tx, self.n_in, hash_type, self.txdata)
-            self._sighashes[key] = msg
-        return crypto.verify_ecdsa(sig[:-1], pubkey, msg)
-
-    def check_schnorr(self, sig: bytes, pubkey: bytes, sigversion: int, execdata: ExecData) -> None:
-        """Raise ScriptFailure unless `sig` is a valid BIP340 signature for this input."""
-        n = len(sig)
-        if n == 64:
-            hash_type = 0
-        elif n == 65:
-            hash_type = sig[64]
-            if hash_type == 0:
-                raise ScriptFailure(E.SCHNORR_SIG_HASHTYPE)
-            sig = sig[:64]
-        else:
-            raise ScriptFailure(E.SCHNORR_SIG_SIZE)
-        key = (sigversion, hash_type, execdata.codesep_pos, execdata.annex_hash, execdata.tapleaf_hash)
-        if key in self._sighashes:
-            msg = self._sighashes[key]
-        else:
-            msg = self._sighashes[key] = taproot_sighash(
-                self.txdata, self.n_in, hash_type, sigversion,
-                execdata.annex_hash, execdata.tapleaf_hash, execdata.codesep_pos,
-            )
-        if msg is None:
-            raise ScriptFailure(E.SCHNORR_SIG_HASHTYPE)
-        if not crypto.verify_schnorr(sig, pubkey, msg):
-            raise ScriptFailure(E.SCHNORR_SIG)
-
-    def check_locktime(self, locktime: int) -> bool:
-        tx_lt = self.tx.locktime
-        if not ((tx_lt < LOCKTIME_THRESHOLD and locktime < LOCKTIME_THRESHOLD)
-                or (tx_lt >= LOCKTIME_THRESHOLD and locktime >= LOCKTIME_THRESHOLD)):
-            return False
-        if locktime > tx_lt:
-            return False
-        return self.tx.vin[self.n_in].sequence != SEQUENCE_FINAL
-
-    def check_sequence(self, sequence: int) -> bool:
-        tx_seq = self.tx.vin[self.n_in].sequence
-        if (self.tx.version & 0xFFFFFFFF) < 2:
-            return False
-        if tx_seq & SEQUENCE_LOCKTIME_DISABLE_FLAG:
-            return False
-        mask = SEQUENCE_LOCKTIME_TYPE_FLAG | SEQUENCE_LOCKTIME_MASK
-        tx_masked = tx_seq & mask
-        masked = sequence & mask
-        if not ((tx_masked < SEQUENCE_LOCKTIME_TYPE_FLAG and masked < SEQUENCE_LOCKTIME_TYPE_FLAG)
-                or (tx_masked >= SEQUENCE_LOCKTIME_TYPE_FLAG and masked >= SEQUENCE_LOCKTIME_TYPE_FLAG)):
-            return False
-        return masked <= tx_masked
-
-
-# --- encoding checks ------------------------------------------------------------------------
-def check_signature_encoding(sig: bytes, flags: int) -> None:
-    """Core's CheckSignatureEncoding (empty signatures always pass)."""
-    if not sig:
-        return
-    if flags & (F_DERSIG | F_LOW_S | F_STRICTENC) and not is_valid_signature_encoding(sig):
-        raise ScriptFailure(E.SIG_DER)
-    if flags & F_LOW_S and not is_low_s(sig[:-1]):
-        raise ScriptFailure(E.SIG_HIGH_S)
-    if flags & F_STRICTENC and not is_defined_hashtype(sig):
-        raise ScriptFailure(E.SIG_HASHTYPE)
-
-
-def check_pubkey_encoding(pubkey: bytes, flags: int, sigversion: int) -> None:
-    if flags & F_STRICTENC and not is_compressed_or_uncompressed_pubkey(pubkey):
-        raise ScriptFailure(E.PUBKEYTYPE)
-    if flags & F_WITNESS_PUBKEYTYPE and sigversion == SIGVERSION_WITNESS_V0 and not is_compressed_pubkey(pubkey):
-        raise ScriptFailure(E.WITNESS_PUBKEYTYPE)
 
 
 def find_and_delete(script: bytes, pattern: bytes) -> tuple[bytes, int]:
@@ -265,7 +88,7 @@ def find_and_delete(script: bytes, pattern: bytes) -> tuple[bytes, int]:
         pc2 = pc
         if pc >= n:
             break
-        nxt = _next_op(script, pc)
+        nxt = next_op_pos(script, pc)
         if nxt < 0:
             break
         pc = nxt
@@ -275,7 +98,7 @@ def find_and_delete(script: bytes, pattern: bytes) -> tuple[bytes, int]:
     return script, 0
 
 
-def _next_op(script: bytes, pc: int) -> int:
+def next_op_pos(script: bytes, pc: int) -> int:
     """Position after the op at `pc`, or -1 if it is a truncated push."""
     n = len(script)
     op = script[pc]
@@ -305,7 +128,7 @@ def _next_op(script: bytes, pc: int) -> int:
 
 
 # --- signature opcodes -------------------------------------------------------------------------
-def _eval_checksig_pre_tapscript(
+def eval_checksig_pre_tapscript(
     sig: bytes, pubkey: bytes, script_code: bytes, flags: int, checker: TxChecker, sigversion: int
 ) -> bool:
     if sigversion == SIGVERSION_BASE:
@@ -320,7 +143,7 @@ def _eval_checksig_pre_tapscript(
     return ok
 
 
-def _eval_checksig_tapscript(
+def eval_checksig_tapscript(
     sig: bytes, pubkey: bytes, flags: int, checker: TxChecker, execdata: ExecData
 ) -> bool:
     success = len(sig) > 0
@@ -510,11 +333,11 @@ def _eval(
                     raise ScriptFailure(E.INVALID_STACK_OPERATION)
                 v = stack.pop()
                 if op == 0xA9:
-                    h = _hash160(v)
+                    h = fast_hash160(v)
                 elif op == 0xA8:
                     h = _sha256(v).digest()
                 elif op == 0xA6:
-                    r = _RIPEMD160.copy()
+                    r = RIPEMD160_TEMPLATE.copy()
                     r.update(v)
                     h = r.digest()
                 elif op == 0xA7:
@@ -539,9 +362,9 @@ def _eval(
                 sig = stack[-2]
                 pubkey = stack[-1]
                 if sigversion == SIGVERSION_TAPSCRIPT:
-                    ok = _eval_checksig_tapscript(sig, pubkey, flags, checker, execdata)
+                    ok = eval_checksig_tapscript(sig, pubkey, flags, checker, execdata)
                 else:
-                    ok = _eval_checksig_pre_tapscript(
+                    ok = eval_checksig_pre_tapscript(
                         sig, pubkey, script[begin_code_hash:], flags, checker, sigversion
                     )
                 del stack[-2:]
@@ -619,7 +442,7 @@ def _eval(
                 sig = stack[-3]
                 num = decode_num(stack[-2], require_minimal, 4)
                 pubkey = stack[-1]
-                ok = _eval_checksig_tapscript(sig, pubkey, flags, checker, execdata)
+                ok = eval_checksig_tapscript(sig, pubkey, flags, checker, execdata)
                 del stack[-3:]
                 push(encode_num(num + (1 if ok else 0)))
             elif op == 0xB1:  # OP_CHECKLOCKTIMEVERIFY
@@ -812,257 +635,3 @@ def _arith_op(op: int, stack: list[bytes], require_minimal: bool) -> None:
             raise ScriptFailure(E.NUMEQUALVERIFY)
         return
     stack.append(encode_num(r))
-
-
-# --- witness programs ------------------------------------------------------------------------
-def _serialized_witness_size(witness: Sequence[bytes]) -> int:
-    total = len(ser_compact_size(len(witness)))
-    for item in witness:
-        total += len(ser_compact_size(len(item))) + len(item)
-    return total
-
-
-def _execute_witness_script(
-    stack: list[bytes], script: bytes, flags: int, sigversion: int, checker: TxChecker, execdata: ExecData
-) -> None:
-    if sigversion == SIGVERSION_TAPSCRIPT:
-        pc = 0
-        end = len(script)
-        while pc < end:
-            op = script[pc]
-            if op <= 0x4E:
-                nxt = _next_op(script, pc)
-                if nxt < 0:
-                    raise ScriptFailure(E.BAD_OPCODE)
-                pc = nxt
-                continue
-            if is_op_success(op):
-                if flags & F_DISCOURAGE_OP_SUCCESS:
-                    raise ScriptFailure(E.DISCOURAGE_OP_SUCCESS)
-                return
-            pc += 1
-        if len(stack) > MAX_STACK_SIZE:
-            raise ScriptFailure(E.STACK_SIZE)
-    for item in stack:
-        if len(item) > MAX_SCRIPT_ELEMENT_SIZE:
-            raise ScriptFailure(E.PUSH_SIZE)
-    eval_script(stack, script, flags, checker, sigversion, execdata)
-    if len(stack) != 1:
-        raise ScriptFailure(E.CLEANSTACK)
-    if not cast_to_bool(stack[-1]):
-        raise ScriptFailure(E.EVAL_FALSE)
-
-
-def tapleaf_hash(leaf_version: int, script: bytes) -> bytes:
-    return _sha256(_TAPLEAF_PREFIX + bytes((leaf_version,)) + ser_compact_size(len(script)) + script).digest()
-
-
-def tapbranch_hash(a: bytes, b: bytes) -> bytes:
-    if b < a:
-        a, b = b, a
-    return _sha256(_TAPBRANCH_PREFIX + a + b).digest()
-
-
-def verify_taproot_commitment(control: bytes, program: bytes, leaf_hash: bytes) -> bool:
-    k = leaf_hash
-    for pos in range(TAPROOT_CONTROL_BASE_SIZE, len(control), TAPROOT_CONTROL_NODE_SIZE):
-        k = tapbranch_hash(k, control[pos : pos + TAPROOT_CONTROL_NODE_SIZE])
-    return crypto.check_tap_tweak(program, control[1:33], k, control[0] & 1)
-
-
-def verify_witness_program(
-    witness: Sequence[bytes], version: int, program: bytes, flags: int, checker: TxChecker, is_p2sh_spend: bool
-) -> None:
-    """Core's VerifyWitnessProgram; raises ScriptFailure."""
-    if version == 0:
-        if len(program) == 32:
-            if not witness:
-                raise ScriptFailure(E.WITNESS_PROGRAM_WITNESS_EMPTY)
-            script = witness[-1]
-            if _sha256(script).digest() != program:
-                raise ScriptFailure(E.WITNESS_PROGRAM_MISMATCH)
-            _execute_witness_script(list(witness[:-1]), script, flags, SIGVERSION_WITNESS_V0, checker, ExecData())
-            return
-        if len(program) == 20:
-            if len(witness) != 2:
-                raise ScriptFailure(E.WITNESS_PROGRAM_MISMATCH)
-            if FAST_PATHS:
-                _p2wpkh(witness, program, flags, checker)
-            else:
-                script = b"\x76\xa9\x14" + program + b"\x88\xac"
-                _execute_witness_script(list(witness), script, flags, SIGVERSION_WITNESS_V0, checker, ExecData())
-            return
-        raise ScriptFailure(E.WITNESS_PROGRAM_WRONG_LENGTH)
-    if version == 1 and len(program) == 32 and not is_p2sh_spend:
-        if not flags & F_TAPROOT:
-            return
-        execdata = ExecData()
-        stack = list(witness)
-        if not stack:
-            raise ScriptFailure(E.WITNESS_PROGRAM_WITNESS_EMPTY)
-        if len(stack) >= 2 and stack[-1] and stack[-1][0] == ANNEX_TAG:
-            annex = stack.pop()
-            execdata.annex_hash = _sha256(ser_compact_size(len(annex)) + annex).digest()
-        if len(stack) == 1:
-            checker.check_schnorr(stack[0], program, SIGVERSION_TAPROOT, execdata)
-            return
-        control = stack.pop()
-        script = stack.pop()
-        n = len(control)
-        if (n < TAPROOT_CONTROL_BASE_SIZE or n > TAPROOT_CONTROL_MAX_SIZE
-                or (n - TAPROOT_CONTROL_BASE_SIZE) % TAPROOT_CONTROL_NODE_SIZE):
-            raise ScriptFailure(E.TAPROOT_WRONG_CONTROL_SIZE)
-        leaf_version = control[0] & TAPROOT_LEAF_MASK
-        execdata.tapleaf_hash = tapleaf_hash(leaf_version, script)
-        if not verify_taproot_commitment(control, program, execdata.tapleaf_hash):
-            raise ScriptFailure(E.WITNESS_PROGRAM_MISMATCH)
-        if leaf_version == TAPROOT_LEAF_TAPSCRIPT:
-            execdata.validation_weight_left = _serialized_witness_size(witness) + VALIDATION_WEIGHT_OFFSET
-            _execute_witness_script(stack, script, flags, SIGVERSION_TAPSCRIPT, checker, execdata)
-            return
-        if flags & F_DISCOURAGE_TAPROOT_VERSION:
-            raise ScriptFailure(E.DISCOURAGE_UPGRADABLE_TAPROOT_VERSION)
-        return
-    if not is_p2sh_spend and version == 1 and program == b"\x4e\x73":
-        return  # pay-to-anchor: anyone can spend, and not a discouraged upgrade
-    if flags & F_DISCOURAGE_WITNESS_PROGRAM:
-        raise ScriptFailure(E.DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM)
-
-
-def _p2wpkh(witness: Sequence[bytes], program: bytes, flags: int, checker: TxChecker) -> None:
-    """P2WPKH: exactly `DUP HASH160 <program> EQUALVERIFY CHECKSIG` run on the two witness items,
-    without the generic interpreter (op count, stack size and conditionals cannot trigger)."""
-    sig, pubkey = witness[0], witness[1]
-    if len(sig) > MAX_SCRIPT_ELEMENT_SIZE or len(pubkey) > MAX_SCRIPT_ELEMENT_SIZE:
-        raise ScriptFailure(E.PUSH_SIZE)
-    if _hash160(pubkey) != program:
-        raise ScriptFailure(E.EQUALVERIFY)
-    script_code = b"\x76\xa9\x14" + program + b"\x88\xac"
-    if not _eval_checksig_pre_tapscript(sig, pubkey, script_code, flags, checker, SIGVERSION_WITNESS_V0):
-        raise ScriptFailure(E.EVAL_FALSE)
-
-
-# --- VerifyScript ---------------------------------------------------------------------------
-
-#: The template fast paths below are exact equivalents of the general path; tests switch them
-#: off to compare the two.
-FAST_PATHS = True
-
-
-def _two_pushes(script_sig: bytes, require_minimal: bool) -> tuple[bytes, bytes] | None:
-    """The two items of a scriptSig made of exactly two data pushes (each <= 520 bytes and
-    minimal where required), or None when the general interpreter must handle it."""
-    items: list[bytes] = []
-    pc = 0
-    end = len(script_sig)
-    while pc < end:
-        if len(items) == 2 or script_sig[pc] > 0x4E:
-            return None
-        try:
-            op, data, pc = get_op(script_sig, pc)
-        except ScriptParseError:
-            return None
-        assert data is not None
-        if len(data) > MAX_SCRIPT_ELEMENT_SIZE or (require_minimal and not check_minimal_push(data, op)):
-            return None
-        items.append(data)
-    if len(items) != 2:
-        return None
-    return items[0], items[1]
-
-
-def _fast_template(
-    script_sig: bytes, script_pubkey: bytes, witness: Sequence[bytes], flags: int, checker: TxChecker
-) -> bool:
-    """Handle native witness programs and plain P2PKH spends directly; False if not applicable.
-
-    Raises ScriptFailure with exactly the error the general path would give.
-    """
-    if not script_sig and flags & F_WITNESS:
-        wp = witness_program(script_pubkey)
-        if wp is not None:
-            # Evaluating `OP_n <program>` on an empty stack can only leave [n, program] (its
-            # pushes are minimal), so just check the program is true; P2SH cannot apply, and
-            # the stack is cut to one item before CLEANSTACK.
-            if not cast_to_bool(wp[1]):
-                raise ScriptFailure(E.EVAL_FALSE)
-            verify_witness_program(witness, wp[0], wp[1], flags, checker, False)
-            return True
-    if len(script_pubkey) == 25 and is_p2pkh(script_pubkey):
-        items = _two_pushes(script_sig, bool(flags & F_MINIMALDATA))
-        if items is None:
-            return False
-        # scriptSig leaves [sig, pubkey] (push-only, so SIGPUSHONLY holds); then
-        # DUP HASH160 <h> EQUALVERIFY CHECKSIG with the whole scriptPubKey as scriptCode.
-        sig, pubkey = items
-        if _hash160(pubkey) != script_pubkey[3:23]:
-            raise ScriptFailure(E.EQUALVERIFY)
-        if not _eval_checksig_pre_tapscript(sig, pubkey, script_pubkey, flags, checker, SIGVERSION_BASE):
-            raise ScriptFailure(E.EVAL_FALSE)
-        # One item left: CLEANSTACK holds; not P2SH, not a witness program.
-        if flags & F_WITNESS and witness:
-            raise ScriptFailure(E.WITNESS_UNEXPECTED)
-        return True
-    return False
-
-def verify_script(
-    script_sig: bytes,
-    script_pubkey: bytes,
-    witness: Sequence[bytes],
-    flags: int,
-    checker: TxChecker,
-) -> ScriptError:
-    """Core's VerifyScript: ScriptError.OK when the input is valid, else the reason."""
-    try:
-        _verify_script(script_sig, script_pubkey, witness, int(flags), checker)
-    except ScriptFailure as failure:
-        return failure.error
-    return E.OK
-
-
-def _verify_script(
-    script_sig: bytes, script_pubkey: bytes, witness: Sequence[bytes], flags: int, checker: TxChecker
-) -> None:
-    if FAST_PATHS and _fast_template(script_sig, script_pubkey, witness, flags, checker):
-        return
-    if flags & F_SIGPUSHONLY and not is_push_only(script_sig):
-        raise ScriptFailure(E.SIG_PUSHONLY)
-    had_witness = False
-    stack: list[bytes] = []
-    if script_sig:
-        eval_script(stack, script_sig, flags, checker, SIGVERSION_BASE)
-    stack_copy = list(stack) if flags & F_P2SH else None
-    eval_script(stack, script_pubkey, flags, checker, SIGVERSION_BASE)
-    if not stack or not cast_to_bool(stack[-1]):
-        raise ScriptFailure(E.EVAL_FALSE)
-
-    if flags & F_WITNESS:
-        wp = witness_program(script_pubkey)
-        if wp is not None:
-            had_witness = True
-            if script_sig:
-                raise ScriptFailure(E.WITNESS_MALLEATED)
-            verify_witness_program(witness, wp[0], wp[1], flags, checker, False)
-            del stack[1:]
-
-    if stack_copy is not None and is_p2sh(script_pubkey):
-        if not is_push_only(script_sig):
-            raise ScriptFailure(E.SIG_PUSHONLY)
-        stack = stack_copy
-        redeem = stack.pop()
-        eval_script(stack, redeem, flags, checker, SIGVERSION_BASE)
-        if not stack or not cast_to_bool(stack[-1]):
-            raise ScriptFailure(E.EVAL_FALSE)
-        if flags & F_WITNESS:
-            wp = witness_program(redeem)
-            if wp is not None:
-                had_witness = True
-                if script_sig != push_data_raw(redeem):
-                    raise ScriptFailure(E.WITNESS_MALLEATED_P2SH)
-                verify_witness_program(witness, wp[0], wp[1], flags, checker, True)
-                del stack[1:]
-
-    if flags & F_CLEANSTACK and len(stack) != 1:
-        raise ScriptFailure(E.CLEANSTACK)
-    if flags & F_WITNESS and not had_witness and witness:
-        raise ScriptFailure(E.WITNESS_UNEXPECTED)

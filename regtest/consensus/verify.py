@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from regtest.consensus.interpreter import TxChecker, verify_script
+from regtest.consensus.checker import TxChecker
+from regtest.consensus.script_verify import verify_script
 from regtest.consensus.script_error import ScriptError, ScriptVerifyError
 from regtest.consensus.sighash import PrecomputedTxData
 from regtest.consensus.transaction import Transaction, TxOut

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from regtest.consensus import checker as chk
 from regtest.consensus import interpreter as itp
+from regtest.consensus import witness as wit
 from regtest.consensus.crypto import taproot_output_key, tap_tweak_hash
 from regtest.consensus.hashes import hash160, sha256
 from regtest.consensus.script import (
@@ -99,11 +101,11 @@ def _p2wpkh_case(witness: tuple[bytes, ...], program: bytes) -> tuple[Transactio
 def _both_paths(tx: Transaction, spent: list[TxOut], flags: int) -> tuple[ScriptError, ScriptError]:
     """(verdict with the template fast paths, verdict through the general interpreter)."""
     fast = check_input(tx, 0, spent, flags)
-    itp.FAST_PATHS = False
+    chk.FAST_PATHS = False
     try:
         general = check_input(tx, 0, spent, flags)
     finally:
-        itp.FAST_PATHS = True
+        chk.FAST_PATHS = True
     return fast, general
 
 
@@ -271,9 +273,9 @@ class _Tree:
         self.script = script
         self.leaf_version = leaf_version
         self.internal = _xonly(KEYS[2])
-        self.sibling = itp.tapleaf_hash(0xC0, b"\x51")
-        self.leaf = itp.tapleaf_hash(leaf_version, script)
-        self.root = itp.tapbranch_hash(self.leaf, self.sibling)
+        self.sibling = wit.tapleaf_hash(0xC0, b"\x51")
+        self.leaf = wit.tapleaf_hash(leaf_version, script)
+        self.root = wit.tapbranch_hash(self.leaf, self.sibling)
         self.output, self.parity = taproot_output_key(self.internal, self.root)
 
     def control(self) -> bytes:
@@ -456,7 +458,7 @@ def test_public_api_errors() -> None:
 )
 def test_cast_to_bool(value: bytes, truth: bool) -> None:
     assert itp.cast_to_bool(value) is truth
-    assert itp._hash160(value) == hash160(value)
+    assert chk.fast_hash160(value) == hash160(value)
 
 
 @st.composite

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regtest.consensus.crypto import NUMS_H, taproot_output_key
-from regtest.consensus.interpreter import TAPROOT_LEAF_TAPSCRIPT, tapleaf_hash
+from regtest.consensus.witness import TAPROOT_LEAF_TAPSCRIPT, tapleaf_hash
 from regtest.consensus.script_error import ScriptError, parse_script_error
 from regtest.consensus.script_flags import parse_flags
 from regtest.consensus.transaction import COIN, OutPoint, Transaction, TxIn, TxOut, NULL_OUTPOINT
