@@ -53,6 +53,7 @@ class BlockTemplate:
     sigops: int
     transactions_updated: int = 0
     created: float = field(default_factory=_time.time)
+    tx_json: list[dict] | None = None  # the "transactions" array, built once per template
 
     @property
     def txs(self) -> list[Transaction]:
@@ -168,18 +169,21 @@ def create_template(
 
 def template_json(tpl: BlockTemplate, longpollid: str) -> dict:
     """getblocktemplate's result object, keys in Core's order."""
-    index = {e.txid: i + 1 for i, e in enumerate(tpl.entries)}
-    txs = []
-    for e in tpl.entries:
-        txs.append({
-            "data": e.tx.serialize().hex(),
-            "txid": e.tx.txid_hex,
-            "hash": e.tx.wtxid_hex,
-            "depends": sorted(index[p] for p in e.parents if p in index),
-            "fee": e.fee,
-            "sigops": e.sigop_cost,
-            "weight": e.weight,
-        })
+    if tpl.tx_json is None:
+        index = {e.txid: i + 1 for i, e in enumerate(tpl.entries)}
+        tpl.tx_json = [
+            {
+                "data": e.tx.serialize().hex(),
+                "txid": e.tx.txid_hex,
+                "hash": e.tx.wtxid_hex,
+                "depends": sorted(index[p] for p in e.parents if p in index),
+                "fee": e.fee,
+                "sigops": e.sigop_cost,
+                "weight": e.weight,
+            }
+            for e in tpl.entries
+        ]
+    txs = tpl.tx_json
     return {
         "capabilities": ["proposal"],
         "version": tpl.version,
