@@ -71,7 +71,17 @@ class ChainStore:
             raise ValueError("synchronous must be NORMAL or FULL")
         self.path = path
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per block.
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.1)
+        # One process per data directory (Core locks its datadir too): a second chainstate
+        # would write behind the first one's coins cache. EXCLUSIVE also keeps the WAL index
+        # in process memory instead of a shared-memory file.
+        self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as e:
+            self.db.close()
+            raise StorageError(f"data directory is in use by another process ({e})") from None
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache

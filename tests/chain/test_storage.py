@@ -88,3 +88,26 @@ def test_cache_is_write_through_and_bounded(tmp_path):
     cache.prefetch([op for op, _ in COINS] + [OutPoint(b"\xdd" * 32, 1)])
     assert cache.get(COINS[3][0]) == COINS[3][1]
     store.close()
+
+
+def test_second_process_cannot_open_a_datadir_in_use(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from regtest.chain.storage import StorageError
+
+    repo = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys; from regtest.chain.storage import ChainStore, StorageError\n"
+        "try:\n    ChainStore.open_datadir(sys.argv[1])\nexcept StorageError as e:\n    print('refused', e)\n"
+    )
+    store = ChainStore.open_datadir(str(tmp_path))
+    try:
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=repo, capture_output=True, text=True)
+        assert out.stdout.startswith("refused"), out.stdout + out.stderr
+        with pytest.raises(StorageError):
+            ChainStore.open_datadir(str(tmp_path))  # a second connection in this process too
+    finally:
+        store.close()
+    ChainStore.open_datadir(str(tmp_path)).close()  # free again once closed
