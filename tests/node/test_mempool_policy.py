@@ -477,3 +477,45 @@ def test_fast_script_types_agree_with_solver(spk):
     from regtest.node.mempool.policy import script_type
 
     assert script_type(spk) == classify(spk).type
+
+
+# --- TRUC (version 3) -----------------------------------------------------------------------------
+def test_truc_parent_with_one_small_child(env):
+    u = env.utxo()
+    parent = env.wallet.spend([u], [TxOut((u.value - 10_000) // 2, env.wallet.script_pubkey)] * 2, version=3)
+    outs = [Utxo(OutPoint(parent.txid, i), o.value, o.script_pubkey) for i, o in enumerate(parent.vout)]
+    assert env.accept(parent).accepted
+    child, _ = env.wallet.self_transfer(outs[0], 1000, version=3)
+    assert env.accept(child).accepted
+    second, _ = env.wallet.self_transfer(outs[1], 1000, version=3)
+    res = _reject(env, second, "TRUC-violation")
+    assert res.debug.endswith("would exceed descendant count limit")
+
+
+def test_truc_cannot_mix_versions(env):
+    v3, u3 = env.wallet.self_transfer(env.utxo(), 1000, version=3)
+    v2, u2 = env.wallet.self_transfer(env.utxo(), 1000, version=2)
+    assert env.accept(v3).accepted and env.accept(v2).accepted
+    res = _reject(env, env.wallet.self_transfer(u3, 1000, version=2)[0], "TRUC-violation")
+    assert res.debug.startswith("non-version=3 tx ")
+    res = _reject(env, env.wallet.self_transfer(u2, 1000, version=3)[0], "TRUC-violation")
+    assert "cannot spend from non-version=3 tx" in res.debug
+
+
+def test_truc_size_caps(env):
+    big = _unsigned_spend(env, env.utxo(), [TxOut(1000, env.wallet.script_pubkey)] * 330, version=3)
+    res = _reject(env, big, "TRUC-violation")
+    assert "is too big" in res.debug and "> 10000 virtual bytes" in res.debug
+    v3, u3 = env.wallet.self_transfer(env.utxo(), 1000, version=3)
+    assert env.accept(v3).accepted
+    fat_child = env.wallet.spend([u3], [TxOut(1000, env.wallet.script_pubkey)] * 40, version=3)
+    res = _reject(env, fat_child, "TRUC-violation")
+    assert res.debug.startswith("version=3 child tx ") and "> 1000 virtual bytes" in res.debug
+
+
+def test_truc_grandchild_refused(env):
+    a, ua = env.wallet.self_transfer(env.utxo(), 1000, version=3)
+    b, ub = env.wallet.self_transfer(ua, 1000, version=3)
+    assert env.accept(a).accepted and env.accept(b).accepted
+    res = _reject(env, env.wallet.self_transfer(ub, 1000, version=3)[0], "TRUC-violation")
+    assert res.debug.endswith("would have too many ancestors")

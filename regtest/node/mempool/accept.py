@@ -23,6 +23,7 @@ from regtest.consensus.verify import PrecomputedTxData, check_input
 from regtest.node.mempool import policy
 from regtest.node.mempool.chainview import MEMPOOL_HEIGHT, ChainView
 from regtest.node.mempool.policy import PolicySettings, fee_for
+from regtest.node.mempool.truc import truc_violation
 from regtest.node.mempool.pool import ENTRY_OVERHEAD, MEMPOOL_EXPIRY, MempoolEntry, RemovalReason, TxPool
 
 #: Reject-reason prefixes for script failures (Core up to v29; v30 renamed them).
@@ -235,6 +236,9 @@ class MempoolAccept:
         for p in parents:
             ancestors |= pool.ancestors(p)
         w.ancestors = ancestors
+        detail = truc_violation(w.tx, w.vsize, ancestors, pool, w.conflicts)
+        if detail is not None:
+            raise MempoolReject("TRUC-violation", detail)
         if len(ancestors) + 1 > s.ancestor_limit:
             raise MempoolReject("too-long-mempool-chain", f"too many unconfirmed ancestors [limit: {s.ancestor_limit}]")
         agg = pool.aggregate(ancestors)
