@@ -29,25 +29,25 @@ def truc_violation(tx: Transaction, vsize: int, ancestors: set[bytes], pool: TxP
     `ancestors`: in-mempool ancestors of `tx`; `replaced`: entries `tx` would evict (conflicts)."""
     entries = pool.entries
     parents = {txin.prevout.txid for txin in tx.vin if txin.prevout.txid in entries}
+    for p in sorted(parents):
+        ptx = entries[p].tx
+        if tx.version != TRUC_VERSION and ptx.version == TRUC_VERSION:
+            return f"non-version=3 tx {_ids(tx)} cannot spend from version=3 tx {_ids(ptx)}"
+        if tx.version == TRUC_VERSION and ptx.version != TRUC_VERSION:
+            return f"version=3 tx {_ids(tx)} cannot spend from non-version=3 tx {_ids(ptx)}"
     if tx.version != TRUC_VERSION:
-        for p in parents:
-            ptx = entries[p].tx
-            if ptx.version == TRUC_VERSION:
-                return f"non-version=3 tx {_ids(tx)} cannot spend from version=3 tx {_ids(ptx)}"
         return None
     if vsize > TRUC_MAX_VSIZE:
         return f"version=3 tx {_ids(tx)} is too big: {vsize} > {TRUC_MAX_VSIZE} virtual bytes"
-    if len(ancestors) + 1 > TRUC_ANCESTOR_LIMIT:
+    if len(ancestors) + 1 > TRUC_ANCESTOR_LIMIT:  # several parents, or a parent with its own parent
         return f"tx {_ids(tx)} would have too many ancestors"
     if not parents:
         return None
-    (parent,) = parents
-    pentry = entries[parent]
-    if pentry.tx.version != TRUC_VERSION:
-        return f"version=3 tx {_ids(tx)} cannot spend from non-version=3 tx {_ids(pentry.tx)}"
     if vsize > TRUC_CHILD_MAX_VSIZE:
         return f"version=3 child tx {_ids(tx)} is too big: {vsize} > {TRUC_CHILD_MAX_VSIZE} virtual bytes"
-    other_children = pentry.children - set(replaced)
-    if len(other_children) + 2 > TRUC_DESCENDANT_LIMIT:
-        return f"tx {hash_to_hex(parent)} (wtxid={hash_to_hex(pentry.tx.wtxid)}) would exceed descendant count limit"
+    (parent,) = parents
+    pentry = entries[parent]
+    descendants = pool.descendants(parent)
+    if descendants and not descendants & set(replaced):
+        return f"tx {_ids(pentry.tx)} would exceed descendant count limit"
     return None
