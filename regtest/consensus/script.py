@@ -130,7 +130,9 @@ class Op(int):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return OPCODE_NAMES.get(int(self), f"Op({int(self):#x})")
+        return _CONSTANT_NAMES.get(int(self), f"Op({int(self):#x})")
+
+    __str__ = __repr__
 
 
 for _name, _value in list(globals().items()):
@@ -144,15 +146,18 @@ for _name, _value in list(globals().items()):
         "OP_FALSE", "OP_TRUE", "OP_NOP2", "OP_NOP3",
     ):
         OPCODE_NAMES.setdefault(_value, _name)
+_CONSTANT_NAMES = dict(OPCODE_NAMES)  # OP_-prefixed constant names, for repr()
 OPCODE_NAMES[OP_0] = "0"
 OPCODE_NAMES[OP_1NEGATE] = "-1"
+for _n in range(1, 17):
+    OPCODE_NAMES[OP_1 + _n - 1] = str(_n)  # Core's GetOpName spells small ints as numbers
 #: Every accepted spelling (with and without OP_) -> opcode.
 OPCODES_BY_NAME: dict[str, int] = {}
 for _name, _value in list(globals().items()):
     if _name.startswith("OP_") and isinstance(_value, Op):
         OPCODES_BY_NAME[_name] = _value
         OPCODES_BY_NAME.setdefault(_name[3:], _value)
-del _name, _value
+del _name, _value, _n
 
 
 def is_op_success(opcode: int) -> bool:

@@ -194,3 +194,11 @@ def test_op_success_set() -> None:
     assert 80 in successes and 98 in successes and 0xBB in successes and 0xFE in successes
     assert 0xBA not in successes and 0xFF not in successes and 0x65 not in successes
     assert len(successes) == 87
+
+
+def test_core_opcode_spellings() -> None:
+    # GetOpName spells small ints as numbers; repr() keeps the constant's name.
+    assert OPCODE_NAMES[0x00] == "0" and OPCODE_NAMES[0x4F] == "-1"
+    assert OPCODE_NAMES[0x51] == "1" and OPCODE_NAMES[0x60] == "16"
+    assert OPCODE_NAMES[0xBA] == "OP_CHECKSIGADD" and OPCODE_NAMES[0xFF] == "OP_INVALIDOPCODE"
+    assert repr(OP_16) == "OP_16" and int(OP_16) == 0x60
