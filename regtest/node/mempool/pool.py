@@ -254,6 +254,28 @@ class TxPool:
                 removed += self.remove_recursive(other, RemovalReason.CONFLICT)
         return removed
 
+    def check_consistency(self) -> None:
+        """Core's CTxMemPool::check for the bookkeeping: raises AssertionError on any mismatch
+        (links symmetric, spends index exact, totals equal the sums). For tests and debugging."""
+        spenders: dict[OutPoint, bytes] = {}
+        vsize = fee = usage = 0
+        for txid, e in self.entries.items():
+            assert e.tx.txid == txid and self.by_wtxid.get(e.tx.wtxid) == txid
+            for txin in e.tx.vin:
+                assert txin.prevout not in spenders, "two entries spend one outpoint"
+                spenders[txin.prevout] = txid
+            assert e.parents == self.parents_of(e.tx), "parent links out of date"
+            for p in e.parents:
+                assert txid in self.entries[p].children
+            for c in e.children:
+                assert c in self.entries and txid in self.entries[c].parents
+            vsize += e.vsize
+            fee += e.fee
+            usage += e.usage
+        assert spenders == self.spenders
+        assert len(self.by_wtxid) == len(self.entries)
+        assert (vsize, fee, usage) == (self.total_vsize, self.total_fee, self.usage)
+
     # --- size limit and rolling minimum fee ---------------------------------------------------
     def expire(self, cutoff: float) -> int:
         """Remove entries (with descendants) that entered before `cutoff`. Entries normally sit
