@@ -56,15 +56,18 @@ _TAPBRANCH_PREFIX = tag_prefix("TapBranch")
 
 
 def _serialized_witness_size(witness: Sequence[bytes]) -> int:
+    """Bytes of the witness stack as serialized (the tapscript validation weight budget)."""
     total = len(ser_compact_size(len(witness)))
     for item in witness:
         total += len(ser_compact_size(len(item))) + len(item)
     return total
 
 
-def _execute_witness_script(
+def execute_witness_script(
     stack: list[bytes], script: bytes, flags: int, sigversion: int, checker: TxChecker, execdata: ExecData
 ) -> None:
+    """Core's ExecuteWitnessScript: OP_SUCCESSx pre-scan (tapscript), initial stack limits,
+    evaluation, then the implicit clean-stack and true-result rules of witness scripts."""
     if sigversion == SIGVERSION_TAPSCRIPT:
         pc = 0
         end = len(script)
@@ -94,16 +97,19 @@ def _execute_witness_script(
 
 
 def tapleaf_hash(leaf_version: int, script: bytes) -> bytes:
+    """BIP341 leaf hash: TapLeaf-tagged hash of the leaf version and the length-prefixed script."""
     return _sha256(_TAPLEAF_PREFIX + bytes((leaf_version,)) + ser_compact_size(len(script)) + script).digest()
 
 
 def tapbranch_hash(a: bytes, b: bytes) -> bytes:
+    """BIP341 branch hash of two child hashes, in sorted order."""
     if b < a:
         a, b = b, a
     return _sha256(_TAPBRANCH_PREFIX + a + b).digest()
 
 
 def verify_taproot_commitment(control: bytes, program: bytes, leaf_hash: bytes) -> bool:
+    """Does the control block's path from `leaf_hash` commit to the output key `program`?"""
     k = leaf_hash
     for pos in range(TAPROOT_CONTROL_BASE_SIZE, len(control), TAPROOT_CONTROL_NODE_SIZE):
         k = tapbranch_hash(k, control[pos : pos + TAPROOT_CONTROL_NODE_SIZE])
@@ -121,7 +127,7 @@ def verify_witness_program(
             script = witness[-1]
             if _sha256(script).digest() != program:
                 raise ScriptFailure(E.WITNESS_PROGRAM_MISMATCH)
-            _execute_witness_script(list(witness[:-1]), script, flags, SIGVERSION_WITNESS_V0, checker, ExecData())
+            execute_witness_script(list(witness[:-1]), script, flags, SIGVERSION_WITNESS_V0, checker, ExecData())
             return
         if len(program) == 20:
             if len(witness) != 2:
@@ -130,7 +136,7 @@ def verify_witness_program(
                 _p2wpkh(witness, program, flags, checker)
             else:
                 script = b"\x76\xa9\x14" + program + b"\x88\xac"
-                _execute_witness_script(list(witness), script, flags, SIGVERSION_WITNESS_V0, checker, ExecData())
+                execute_witness_script(list(witness), script, flags, SIGVERSION_WITNESS_V0, checker, ExecData())
             return
         raise ScriptFailure(E.WITNESS_PROGRAM_WRONG_LENGTH)
     if version == 1 and len(program) == 32 and not is_p2sh_spend:
@@ -158,7 +164,7 @@ def verify_witness_program(
             raise ScriptFailure(E.WITNESS_PROGRAM_MISMATCH)
         if leaf_version == TAPROOT_LEAF_TAPSCRIPT:
             execdata.validation_weight_left = _serialized_witness_size(witness) + VALIDATION_WEIGHT_OFFSET
-            _execute_witness_script(stack, script, flags, SIGVERSION_TAPSCRIPT, checker, execdata)
+            execute_witness_script(stack, script, flags, SIGVERSION_TAPSCRIPT, checker, execdata)
             return
         if flags & F_DISCOURAGE_TAPROOT_VERSION:
             raise ScriptFailure(E.DISCOURAGE_UPGRADABLE_TAPROOT_VERSION)
