@@ -119,8 +119,10 @@ def test_sidecar_mining_path(miner):
 
 def test_getmininginfo(miner):
     node, _ = miner
-    node.rpc("getblocktemplate", SEGWIT)
+    tpl = node.rpc("getblocktemplate", SEGWIT)
     info = node.rpc("getmininginfo")
+    assert info["currentblocktx"] == len(tpl["transactions"])
+    assert info["currentblockweight"] == 8000 + sum(t["weight"] for t in tpl["transactions"])
     assert list(info) == ["blocks", "currentblockweight", "currentblocktx", "bits", "difficulty", "target",
                           "networkhashps", "pooledtx", "blockmintxfee", "chain", "next", "warnings"]
     assert info["blocks"] == node.rpc("getblockcount") and info["chain"] == "regtest"

@@ -128,7 +128,8 @@ async def getblocktemplate(ctx, p):
     if request.get("longpollid") is not None:
         await _longpoll(ctx, request.get("longpollid"))
     tpl = current_template(ctx)
-    _state(ctx)["last"] = (tpl.weight, len(tpl.entries))
+    reserved = int(ctx.extras.get("blockreservedweight", mining.DEFAULT_BLOCK_RESERVED_WEIGHT))
+    _state(ctx)["last"] = (reserved + tpl.weight, len(tpl.entries))  # Core counts the coinbase reserve
     longpollid = cs.tip.hash_hex + str(tpl.transactions_updated)
     return mining.template_json(tpl, longpollid)
 
