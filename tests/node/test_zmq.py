@@ -92,9 +92,19 @@ def test_blocks_and_transactions_after_generate(zmq_node):
     assert no_more(sub_txs)
 
 
+def drain(sock) -> list[tuple[str, bytes, int]]:
+    out = []
+    while sock.poll(300):
+        out.append(recv(sock))
+    return out
+
+
 def test_invalidate_and_reconsider_notifications(zmq_node):
     node, sub_blocks, sub_txs, _, _ = zmq_node
-    tip = node.rpc("getbestblockhash")
+    # self-contained (test order across workers is not guaranteed): a fresh block to work on
+    tip = node.rpc("generatetoaddress", 1, ADDR)[0]
+    assert drain(sub_blocks)[-2][1].hex() == tip
+    drain(sub_txs)
     coinbase = node.rpc("getblock", tip)["tx"][0]
     node.rpc("invalidateblock", tip)
     topic, body, seq_tx = recv(sub_txs)
