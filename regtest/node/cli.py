@@ -140,8 +140,24 @@ def format_result(result: Any) -> str:
     return jsonfmt.dumps(result, indent=2)
 
 
+USAGE = """potc-cli: send commands to potcd over JSON-RPC
+
+Usage:
+  potc-cli [options] <command> [params]       Send a command to potcd
+  potc-cli [options] -named <command> [name=value]...
+  potc-cli [options] help                      List commands
+  potc-cli [options] help <command>            Help for a command
+
+Options: -datadir=<dir> -conf=<file> -chain=<regtest|bitcoin-regtest|main> -regtest
+  -rpcconnect=<host[:port]> -rpcport=<port> -rpcuser=<user> -rpcpassword=<pw>
+  -rpccookiefile=<file> -rpcwait -rpcwaittimeout=<s> -rpcclienttimeout=<s> -named -stdin
+"""
+
+
 def run(argv: list[str], stdin=None) -> tuple[int, str, str]:
     """(exit code, stdout text, stderr text) for one invocation; main() prints them."""
+    if argv[:1] and argv[0] in ("-h", "-help", "--help", "-?"):
+        return 0, USAGE, ""
     try:
         settings, words = load_settings(argv, allow_positional=True)
     except ConfigError as e:

@@ -79,6 +79,11 @@ def test_wrong_password_and_no_server(node):
     assert r.returncode == 1 and r.stderr.startswith("error: Could not connect to the server 127.0.0.1:")
 
 
+def test_usage():
+    r = subprocess.run(cli_cmd("-help"), capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("potc-cli: send commands to potcd")
+
+
 def test_bad_cli_option():
     r = subprocess.run(cli_cmd("-nosuchoption", "getblockcount"), capture_output=True, text=True,
                        cwd=REPO, timeout=60)
