@@ -42,12 +42,13 @@ def test_missing_datadir(tmp_path):
     assert r.returncode == 1 and "does not exist" in r.stderr
 
 
-def test_sigterm_shutdown_removes_cookie_and_pid(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_shutdown_removes_cookie_and_pid(tmp_path, sig):
     n = TestNode(tmp_path).start()
     assert n.cookie_path.exists() and (n.chain_dir / "potcd.pid").exists()
     pid = int((n.chain_dir / "potcd.pid").read_text())
     assert pid == n.process.pid
-    n.process.send_signal(signal.SIGTERM)
+    n.process.send_signal(sig)
     assert n.process.wait(30) == 0
     assert not n.cookie_path.exists() and not (n.chain_dir / "potcd.pid").exists()
     log = n.debug_log()
