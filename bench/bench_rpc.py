@@ -2,7 +2,7 @@
 `getblock <full block> 2` against a real potcd, and an aiohttp hello-world handler in the same
 run as the transport's ceiling (the ratio potcd / hello-world is what to compare over time).
 
-    .venv/bin/python bench/bench_rpc.py [--clients 8] [--seconds 5] [--block-txs 3000]
+    .venv/bin/python bench/bench_rpc.py [--clients 8] [--seconds 5] [--block-txs 7000]
 
 The "full block" is built on a fresh regtest chain: one transaction fans a coinbase out to
 `--block-txs` outputs and `--block-txs` transactions spend one output each, all mined together
@@ -94,7 +94,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--block-txs", type=int, default=3000)
+    ap.add_argument("--block-txs", type=int, default=7000)  # ~3.9M weight units: a full block
     args = ap.parse_args()
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
