@@ -519,3 +519,29 @@ def test_truc_grandchild_refused(env):
     assert env.accept(a).accepted and env.accept(b).accepted
     res = _reject(env, env.wallet.self_transfer(ub, 1000, version=3)[0], "TRUC-violation")
     assert res.debug.endswith("would have too many ancestors")
+
+
+def test_sigop_cost_fast_path_matches_consensus_count(env):
+    from regtest.consensus.hashes import sha256
+    from regtest.consensus.script_flags import STANDARD_FLAGS
+    from regtest.consensus.sigops import transaction_sigop_cost
+    from regtest.node.mempool.policy import sigop_cost
+
+    redeem = bytes([0xAC] * 3) + b"\x51"
+    wscript = bytes([0xAC] * 5) + b"\x51"
+    spent = [
+        TxOut(1, env.wallet.script_pubkey),  # P2WPKH
+        TxOut(1, bytes([0x51, 32]) + bytes(32)),  # P2TR
+        TxOut(1, bytes([0xA9, 20]) + hash160(redeem) + b"\x87"),  # P2SH
+        TxOut(1, bytes([0, 32]) + sha256(wscript)),  # P2WSH
+        TxOut(1, bytes([0x76, 0xA9, 20]) + bytes(20) + bytes([0x88, 0xAC])),  # P2PKH
+    ]
+    vin = (
+        TxIn(OutPoint(bytes(32), 0), b"", 0, (b"s", b"k")),
+        TxIn(OutPoint(bytes(32), 1), b"", 0, (bytes(64),)),
+        TxIn(OutPoint(bytes(32), 2), push_data(redeem)),
+        TxIn(OutPoint(bytes(32), 3), b"", 0, (b"", wscript)),
+        TxIn(OutPoint(bytes(32), 4), b"\x01\x01\x01\x02"),
+    )
+    tx = Transaction(2, vin, (TxOut(1, bare_multisig(1, 2)),), 0)
+    assert sigop_cost(tx, spent) == transaction_sigop_cost(tx, spent, STANDARD_FLAGS) == 1 + 0 + 12 + 5 + 0 + 80

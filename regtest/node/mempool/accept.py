@@ -15,7 +15,6 @@ from regtest.consensus.errors import BlockValidationError
 from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.script_error import ScriptError, error_string
 from regtest.consensus.script_flags import MANDATORY_FLAGS, STANDARD_FLAGS, STANDARD_NOT_MANDATORY_FLAGS
-from regtest.consensus.sigops import transaction_sigop_cost
 from regtest.consensus.transaction import OutPoint, Transaction, TxOut
 from regtest.consensus.tx_check import TxValidationError, check_transaction
 from regtest.consensus.tx_finality import is_final_tx, sequence_lock_pair, sequence_locks_met
@@ -186,7 +185,7 @@ class MempoolAccept:
             raise MempoolReject("bad-txns-nonstandard-inputs")
         if w.size != w.stripped and not policy.witness_standard(tx, w.spent):  # it has a witness
             raise MempoolReject("bad-witness-nonstandard")
-        w.sigops = transaction_sigop_cost(tx, w.spent, STANDARD_FLAGS)
+        w.sigops = policy.sigop_cost(tx, w.spent)
         if w.sigops > policy.MAX_STANDARD_TX_SIGOPS_COST:
             raise MempoolReject("bad-txns-too-many-sigops", str(w.sigops))
         w.vsize = policy.policy_vsize(w.weight, w.sigops, settings.bytes_per_sigop)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from regtest.consensus.address import classify
 from regtest.consensus.script import ScriptParseError, get_op, is_p2sh, is_push_only, witness_program
-from regtest.consensus.sigops import script_sigop_count
+from regtest.consensus.script_flags import ScriptFlags
+from regtest.consensus.sigops import legacy_sigop_count, p2sh_sigop_count, script_sigop_count, witness_sigop_count
 from regtest.consensus.transaction import Transaction, TxOut
 
 MAX_STANDARD_VERSION = 3
@@ -246,3 +247,25 @@ def witness_standard(tx: Transaction, spent: Sequence[TxOut]) -> bool:
                     if any(len(item) > MAX_STANDARD_TAPSCRIPT_STACK_ITEM_SIZE for item in stack[:-2]):
                         return False
     return True
+
+
+def sigop_cost(tx: Transaction, spent: Sequence[TxOut]) -> int:
+    """Core's GetTransactionSigOpCost under the standard flags (P2SH and WITNESS set), with the
+    native witness outputs counted by their layout: P2WPKH costs 1, taproot 0. Equal to
+    `sigops.transaction_sigop_cost(tx, spent, STANDARD_FLAGS)`, without its per-input flag tests."""
+    cost = legacy_sigop_count(tx) * WITNESS_SCALE_FACTOR
+    for txin, prev in zip(tx.vin, spent, strict=True):
+        spk = prev.script_pubkey
+        n = len(spk)
+        if n == 22 and spk[0] == 0x00 and spk[1] == 20:
+            cost += 1
+        elif n == 34 and spk[0] == 0x51 and spk[1] == 32:
+            pass
+        else:
+            if is_p2sh(spk):
+                cost += p2sh_sigop_count(spk, txin.script_sig) * WITNESS_SCALE_FACTOR
+            cost += witness_sigop_count(txin.script_sig, spk, txin.witness, _WITNESS)
+    return cost
+
+
+_WITNESS = int(ScriptFlags.WITNESS)
