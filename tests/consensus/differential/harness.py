@@ -46,10 +46,28 @@ def assert_same_verdict(case: Case) -> bool:
 
 
 def differential(
-    strategy: st.SearchStrategy[Case], examples: int, min_valid: int, min_invalid: int
+    strategy: st.SearchStrategy[Case],
+    examples: int,
+    min_valid: int,
+    min_invalid: int,
+    fast_paths: bool = True,
 ) -> Counter:
     """Run `examples` derandomized cases; also require both verdicts to occur often enough,
-    so a generator that silently degenerates (everything invalid) fails the test."""
+    so a generator that silently degenerates (everything invalid) fails the test.
+    `fast_paths=False` runs our engine with its template fast paths off (general interpreter)."""
+    from regtest.consensus import checker
+
+    saved = checker.FAST_PATHS
+    checker.FAST_PATHS = fast_paths
+    try:
+        return _differential(strategy, examples, min_valid, min_invalid)
+    finally:
+        checker.FAST_PATHS = saved
+
+
+def _differential(
+    strategy: st.SearchStrategy[Case], examples: int, min_valid: int, min_invalid: int
+) -> Counter:
     seen: Counter = Counter()
     # CI runs are derandomized (reproducible). For a longer exploratory sweep set
     # POTC_DIFF_SEED=<int> (a different, still reproducible, stream) and POTC_DIFF_SCALE=<k>.

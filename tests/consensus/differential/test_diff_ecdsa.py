@@ -168,3 +168,8 @@ def test_ecdsa_spends_agree_with_core() -> None:
 def test_segwit_flag_subsets_agree_with_core() -> None:
     """Segwit templates again under arbitrary flag subsets (WITNESS off: anyone-can-spend)."""
     differential(ecdsa_cases().filter(lambda c: c.label.split("/")[0] in SEGWIT), 300, 50, 30)
+
+
+def test_ecdsa_general_interpreter_agrees_with_core() -> None:
+    """ECDSA templates with our fast paths off (the general interpreter path)."""
+    differential(ecdsa_cases(), examples=400, min_valid=80, min_invalid=80, fast_paths=False)

@@ -103,3 +103,8 @@ def mutated_cases(draw: st.DrawFn) -> Case:
 
 def test_mutated_valid_spends_agree_with_core() -> None:
     differential(mutated_cases(), examples=2000, min_valid=100, min_invalid=800)
+
+
+def test_mutated_valid_spends_general_interpreter_agrees_with_core() -> None:
+    """The same with our template fast paths off, so the general interpreter meets Core too."""
+    differential(mutated_cases(), examples=800, min_valid=40, min_invalid=300, fast_paths=False)
