@@ -29,12 +29,10 @@ def build(tmp: Path, n: int):
     from bench_mempool import build as build_spends
 
     from regtest.node.mempool import Mempool
+    from regtest.testing.miniwallet import MiniWallet, Utxo
 
     pairs = n // 10
     cs, txs, _ = build_spends(tmp, n - pairs)
-    from regtest.testing.miniwallet import MiniWallet, Utxo
-    from regtest.consensus.transaction import OutPoint
-
     w = MiniWallet()
     rng = random.Random(7)
     mp = Mempool(cs)

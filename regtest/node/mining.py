@@ -114,7 +114,7 @@ def select_transactions(
     return order
 
 
-class _HeaderView:
+class HeaderView:
     """(height, bits, time) of an index entry, the shape retargeting reads."""
 
     __slots__ = ("height", "bits", "time")
@@ -149,7 +149,7 @@ def create_template(
     entries = select_transactions(pool, max_weight=MAX_BLOCK_WEIGHT - reserved_weight, min_fee_rate=min_rate)
     fees = sum(e.fee for e in entries)
     curtime = max(now, mtp + 1)
-    bits = next_work_required(params, _HeaderView(tip), curtime, lambda h: _HeaderView(tip.get_ancestor(h)))
+    bits = next_work_required(params, HeaderView(tip), curtime, lambda h: HeaderView(tip.get_ancestor(h)))
     return BlockTemplate(
         prev_hash=tip.hash,
         height=height,

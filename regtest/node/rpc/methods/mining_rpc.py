@@ -172,7 +172,7 @@ def getmininginfo(ctx, p):
 
     nxt_time = max(int(ctx.clock()), tip.median_time_past() + 1)
     nxt_bits = next_work_required(
-        cs.params, mining._HeaderView(tip), nxt_time, lambda h: mining._HeaderView(tip.get_ancestor(h))
+        cs.params, mining.HeaderView(tip), nxt_time, lambda h: mining.HeaderView(tip.get_ancestor(h))
     )
     block_min = ctx.mempool.settings.block_min_tx_fee if ctx.mempool is not None else 1
     out.update({
