@@ -288,3 +288,25 @@ def test_mempool_survives_restart(tmp_path):
         assert node.rpc("getrawmempool") == []
     finally:
         node.stop()
+
+
+def test_zmq_order_on_invalidate_and_reconsider(funded):
+    """Core's order (doc section 0, item 18): the block's transactions and 'D', then the
+    returning transaction with 'A'; on reconsider its transactions and 'C', no 'R'."""
+    node = funded.node
+    tx, _ = funded.wallet.self_transfer(funded.utxo(), 3000)
+    funded.send(tx)
+    [h] = funded.generate(1)
+    funded.drain()
+    coinbase = node.rpc("getblock", h)["tx"][0]
+    seq_before = node.rpc("getrawmempool", False, True)["mempool_sequence"]
+    node.rpc("invalidateblock", h)
+    got = [(t, b[:32].hex(), b[32:33]) for t, b, _ in funded.drain()]
+    assert got == [
+        ("hashtx", coinbase, b""), ("hashtx", tx.txid_hex, b""), ("sequence", h, b"D"),
+        ("hashtx", tx.txid_hex, b""), ("sequence", tx.txid_hex, b"A"),
+    ]
+    node.rpc("reconsiderblock", h)
+    got = [(t, b[:32].hex(), b[32:33]) for t, b, _ in funded.drain()]
+    assert got == [("hashtx", coinbase, b""), ("hashtx", tx.txid_hex, b""), ("sequence", h, b"C")]
+    assert node.rpc("getrawmempool", False, True)["mempool_sequence"] == seq_before + 2
