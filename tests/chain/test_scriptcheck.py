@@ -57,3 +57,39 @@ def test_parallel_matches_inline(checker, failing):
     assert info.value.reason == expected.reason
     assert info.value.reason.endswith("(Script evaluated without error but finished with a false/empty top stack element)")
     assert info.value.debug == expected.debug
+
+
+def test_dead_worker_changes_nothing_but_speed():
+    c = ParallelScriptChecker(workers=1, min_parallel_inputs=8, adaptive=False)
+    try:
+        c.warm_up()
+        c._procs[0].proc.kill()
+        c._procs[0].proc.wait()
+        js = jobs(300, {250})  # the failure sits in the dead worker's share
+        with pytest.raises(BlockValidationError) as info:
+            c(js, FLAGS)
+        assert info.value.debug == inline_error(js).debug
+        assert c._procs == []  # dropped
+        c(jobs(300, set()), FLAGS)  # and replaced on the next big block
+        assert len(c._procs) == 1
+    finally:
+        c.close()
+
+
+def test_workers_start_whatever_the_main_script(tmp_path):
+    """No multiprocessing re-import of __main__: a program read from stdin can use workers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    program = (
+        "from tests.chain.test_scriptcheck import jobs, FLAGS\n"
+        "from regtest.chain.scriptcheck import ParallelScriptChecker\n"
+        "c = ParallelScriptChecker(workers=1, min_parallel_inputs=8, adaptive=False)\n"
+        "c(jobs(300, set()), FLAGS)\n"
+        "print('ok', len(c._procs))\n"
+        "c.close()\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-"], input=program, cwd=repo, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok 1", out.stderr
