@@ -99,7 +99,7 @@ def select_transactions(
             continue
         if fee * 1000 < min_fee_rate * vsize:
             break
-        if weight + p_weight > max_weight or sigops + p_sigops > max_sigops:
+        if weight + p_weight >= max_weight or sigops + p_sigops >= max_sigops:  # Core: must stay below
             skipped.add(txid)
             failures += 1
             if failures > MAX_CONSECUTIVE_FAILURES and weight > max_weight - 4000:
