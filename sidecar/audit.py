@@ -23,7 +23,7 @@ from .scoring import ScoreWeights, cap_weights, score
 
 LEAF_TAG = "potc/contribution"
 ENTRY_INT_FIELDS = ("cycle", "segment", "shard", "trained", "segment_size", "heldout_before",
-                    "heldout_after", "shard_before", "shard_after", "score", "weight")
+                    "heldout_after", "shard_before", "shard_after", "alignment", "score", "weight")
 ENTRY_HEX_FIELDS = ("miner", "payout", "update")
 
 
@@ -41,7 +41,7 @@ def leaf_hash(entry: dict[str, Any]) -> bytes:
 
 def entry_score(e: dict[str, Any], w: ScoreWeights) -> int:
     return score(e["heldout_before"] - e["heldout_after"], e["shard_before"] - e["shard_after"],
-                 e["trained"], e["segment_size"], w)
+                 e["trained"], e["segment_size"], e["alignment"], w)
 
 
 def _check_entry(e: Any) -> None:
@@ -105,7 +105,7 @@ def audit_cycle(cert: Certificate | bytes, log: dict[str, Any]) -> AuditReport:
             raise AuditError("merkle proof does not verify")
     sw = log.get("score_weights", {})
     try:
-        w = ScoreWeights(int(sw["loss"]), int(sw["params"]), int(sw["min_gain"]))
+        w = ScoreWeights(int(sw["loss"]), int(sw["params"]), int(sw["min_gain"]), int(sw["min_alignment"]))
     except (KeyError, TypeError, ValueError):
         raise AuditError("log has no valid score weights") from None
     scores = [entry_score(e, w) for e in entries]

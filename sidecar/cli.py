@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weight-loss", type=int, default=700)
     p.add_argument("--weight-params", type=int, default=300)
     p.add_argument("--min-gain", type=int, default=500, help="minimum held-out gain to score (micro-units)")
+    p.add_argument("--min-alignment", type=int, default=200,
+                   help="minimum permille cosine between an update and its shard's descent direction")
     p.add_argument("--max-norm", type=float, default=25.0)
     p.add_argument("--train", default='{"steps": 50, "lr": 0.05, "batch": 64}', help="training hints (JSON)")
     p.add_argument("--max-submission-mb", type=int, default=64, help="largest accepted update body")
@@ -57,7 +59,7 @@ async def serve(args: argparse.Namespace) -> None:
     cfg = CoordinatorConfig(
         datadir=args.datadir, task=args.task, task_kwargs=json.loads(args.task_args),
         cycle_seconds=args.cycle_seconds, heldout_size=args.heldout_size, cap_permille=args.cap_permille,
-        score_weights=ScoreWeights(args.weight_loss, args.weight_params, args.min_gain), limits=VerifyLimits(max_norm=args.max_norm),
+        score_weights=ScoreWeights(args.weight_loss, args.weight_params, args.min_gain, args.min_alignment), limits=VerifyLimits(max_norm=args.max_norm),
         train_hints=json.loads(args.train), early_close=not args.no_early_close)
     templates = tip_source = None
     if args.rpc_url:

@@ -303,7 +303,7 @@ class Coordinator:
             measured = {"segment": seg, "shard": sh, "trained": m.trained, "segment_size": m.segment_size,
                         "heldout_before": quantise(m.heldout_before), "heldout_after": quantise(m.heldout_after),
                         "shard_before": quantise(m.shard_before), "shard_after": quantise(m.shard_after),
-                        "update": m.update_hash}
+                        "alignment": m.alignment, "update": m.update_hash}
             self.store.finish_submission(c.id, xonly, "verified", None, None, measured,
                                          wire.encode(sub.tensors))
         if self.cfg.early_close and self._all_answered():
@@ -366,12 +366,13 @@ class Coordinator:
         for s in verified:
             m = s["measured"]
             sc = score(m["heldout_before"] - m["heldout_after"], m["shard_before"] - m["shard_after"],
-                       m["trained"], m["segment_size"], w)
+                       m["trained"], m["segment_size"], m["alignment"], w)
             entries.append({"cycle": c.id, "miner": s["miner"].hex(), "payout": payouts[s["miner"]].hex(),
                             "segment": m["segment"], "shard": m["shard"], "trained": m["trained"],
                             "segment_size": m["segment_size"], "heldout_before": m["heldout_before"],
                             "heldout_after": m["heldout_after"], "shard_before": m["shard_before"],
-                            "shard_after": m["shard_after"], "score": sc, "weight": 0, "update": m["update"]})
+                            "shard_after": m["shard_after"], "alignment": m["alignment"], "score": sc, "weight": 0,
+                            "update": m["update"]})
             deltas.append(s["delta"])
         weights = cap_weights([e["score"] for e in entries], self.cfg.cap_permille)
         for e, wt in zip(entries, weights):
@@ -406,7 +407,8 @@ class Coordinator:
             "cycle": c.id, "parent": c.parent.hex(), "parent_display": hash_to_hex(c.parent), "height": c.height,
             "seed_commitment": seed_commitment(c.seed).hex(), "seed": c.seed.hex(),
             "base_model": c.base_model, "model_after": model_after,
-            "score_weights": {"loss": w.loss, "params": w.params, "min_gain": w.min_gain}, "cap_permille": self.cfg.cap_permille,
+            "score_weights": {"loss": w.loss, "params": w.params, "min_gain": w.min_gain,
+                              "min_alignment": w.min_alignment}, "cap_permille": self.cfg.cap_permille,
             "fallback_payout": self.fallback_payout.hex(),
             "heldout_loss_before": quantise(self.verifier.heldout_before), "heldout_loss_after": quantise(loss_after),
             "test_accuracy": acc, "merged": [entries[idx_map[i]]["miner"] for i in merged],

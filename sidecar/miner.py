@@ -41,12 +41,14 @@ class MinerStats:
 
     started_cpu: float = field(default_factory=time.process_time)
     train_cpu: float = 0.0
+    train_steps: int = 0
     cycles: int = 0
     submitted: int = 0
     verified: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"loop_cpu": time.process_time() - self.started_cpu, "train_cpu": self.train_cpu,
+                "train_steps": self.train_steps,
                 "cycles": self.cycles, "submitted": self.submitted, "verified": self.verified}
 
 
@@ -115,6 +117,7 @@ class Miner:
         t0 = time.process_time()
         delta = train_segment(spec, state, segment, x, y, cfg)
         self.stats.train_cpu += time.process_time() - t0
+        self.stats.train_steps += cfg.steps
         module = spec.build()
         from .training import apply_delta
         before = eval_loss(spec, module, state, x, y)

@@ -8,8 +8,12 @@ score = R * (w_loss * 1000 + w_params * P) // (1000 * (w_loss + w_params))
   R = held-out loss reduction in micro-units (0 when the update does not reduce both the held-out
       loss and the loss on the miner's own shard),
   P = permille of the segment's parameters the update actually changed.
-An update whose held-out gain is below `min_gain` micro-units scores 0: random probes of the
-evaluation data rarely clear it, and it keeps noise from buying lottery tickets.
+An update whose held-out gain is below `min_gain` micro-units scores 0, and so does one whose
+direction is not aligned with the descent direction of the miner's own shard (A = permille cosine
+between the update and minus the shard-loss gradient at the base model, below `min_alignment`):
+that is the evidence it trained on what it was given.  Trained updates sit far above the bar
+(cosine 0.5-0.95 on digits); random probes of the evaluation sit near 0 (standard deviation
+1/sqrt(segment size)), so they earn nothing even when they happen to lower a loss.
 The score is linear in R, so splitting the same work over several identities never adds up to more
 (floor rounding can only lose), and a miner that touches only a few parameters earns less.
 """
@@ -33,15 +37,19 @@ class ScoreWeights:
     loss: int = 700
     params: int = 300
     min_gain: int = 500
+    min_alignment: int = 200
 
     def __post_init__(self) -> None:
         if self.loss < 0 or self.params < 0 or self.loss + self.params == 0 or self.min_gain < 1:
             raise ValueError("score weights must be non-negative and not both zero; min_gain >= 1")
+        if not -1000 <= self.min_alignment <= 1000:
+            raise ValueError("min_alignment is a permille cosine in [-1000, 1000]")
 
 
 def score(loss_reduction_micro: int, shard_reduction_micro: int, trained: int, segment_size: int,
-          w: ScoreWeights) -> int:
-    if loss_reduction_micro < w.min_gain or shard_reduction_micro <= 0 or segment_size <= 0 or trained <= 0:
+          alignment_permille: int, w: ScoreWeights) -> int:
+    if (loss_reduction_micro < w.min_gain or shard_reduction_micro <= 0 or segment_size <= 0 or trained <= 0
+            or alignment_permille < w.min_alignment):
         return 0
     permille = min(1000, trained * 1000 // segment_size)
     return loss_reduction_micro * (w.loss * 1000 + w.params * permille) // (1000 * (w.loss + w.params))

@@ -16,7 +16,7 @@ from torch import nn
 
 from .segments import Segment
 from .tasks.base import ModelSpec
-from .training import apply_delta, eval_loss
+from .training import apply_delta, eval_loss, load_model
 
 
 class Rejected(Exception):
@@ -60,6 +60,7 @@ class Measured:
     heldout_after: float
     shard_before: float
     shard_after: float
+    alignment: int       # permille cosine between the update and minus the shard-loss gradient
     update_hash: str
 
 
@@ -88,6 +89,7 @@ class CycleVerifier:
     module: nn.Module = field(init=False)
     heldout_before: float = field(init=False)
     _shard_before: dict[int, float] = field(default_factory=dict, init=False)
+    _shard_grad: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict, init=False)
     _hashes: set[str] = field(default_factory=set, init=False)
     _by_segment: dict[int, list[torch.Tensor]] = field(default_factory=dict, init=False)
 
@@ -101,6 +103,28 @@ class CycleVerifier:
             x, y = self.shards(shard)
             self._shard_before[shard] = eval_loss(self.spec, self.module, self.state, x, y)
         return self._shard_before[shard]
+
+    def shard_grad(self, shard: int) -> dict[str, torch.Tensor]:
+        """Gradient of the shard loss at the base model (once per shard and cycle)."""
+        if shard not in self._shard_grad:
+            x, y = self.shards(shard)
+            m = load_model(self.spec, self.state)
+            self.spec.loss(m, x, y).backward()
+            self._shard_grad[shard] = {n: p.grad.detach() for n, p in m.named_parameters() if p.grad is not None}
+        return self._shard_grad[shard]
+
+    def alignment(self, segment: Segment, shard: int, tensors: dict[str, torch.Tensor]) -> int:
+        g = self.shard_grad(shard)
+        dot = gn = dn = 0.0
+        for s in segment.slices:
+            gs = s.view(g[s.name]).double() if s.name in g else torch.zeros(tensors[s.name].shape, dtype=torch.float64)
+            d = tensors[s.name].double()
+            dot -= float((gs * d).sum())
+            gn += float(gs.pow(2).sum())
+            dn += float(d.pow(2).sum())
+        if gn <= 0 or dn <= 0:
+            return 0
+        return int(round(1000 * dot / math.sqrt(gn * dn)))
 
     def check_structure(self, sub: Submission, a: Assignment) -> None:
         """Everything but the loss evaluations (cycle, assignment, base, shapes, values, norm)."""
@@ -160,8 +184,9 @@ class CycleVerifier:
         if not (math.isfinite(after) and math.isfinite(sa)):
             raise Rejected("non-finite", "update makes the loss non-finite", 422)
         trained = sum(int(torch.count_nonzero(t)) for t in sub.tensors.values())
+        align = self.alignment(a.segment, a.shard, sub.tensors)
         self.remember(sub.tensors, a.segment.id, h)
-        return Measured(trained, a.segment.numel(self.shapes), self.heldout_before, after, sb, sa, h)
+        return Measured(trained, a.segment.numel(self.shapes), self.heldout_before, after, sb, sa, align, h)
 
     def remember(self, tensors: dict[str, torch.Tensor], segment_id: int, h: str) -> None:
         """Register a verified update for the duplicate and copy checks (also used after a restart)."""

@@ -178,7 +178,8 @@ def test_attack_suite(harness):
 
     # Random probing of the evaluation: a random update with truthful claims, then a second try.
     real, _ = att["prober"].honest(A["prober"], steps=1)
-    probe = {n: 0.05 * torch.randn_like(t) for n, t in real.items()}
+    gen = torch.Generator().manual_seed(11)
+    probe = {n: 0.05 * torch.randn(t.shape, generator=gen) for n, t in real.items()}
     st, js = att["prober"].submit(probe, att["prober"].meta(A["prober"], probe))
     assert st == 200, js
     probe2 = {n: 0.05 * torch.randn_like(t) for n, t in real.items()}
@@ -222,6 +223,8 @@ def test_attack_suite(harness):
         assert rec["contributions"][rec["winner"]]["miner"] in honest_keys
         assert audit_cycle(bytes.fromhex(rec["certificate"]), rec).winner_miner in honest_keys
         assert not set(rec["merged"]) & cheaters
+    probe_entry = next(e for e in rec1["contributions"] if e["miner"] == att["prober"].key.xonly.hex())
+    assert probe_entry["score"] == 0 and abs(probe_entry["alignment"]) < 200, probe_entry
     codes = {r["code"] for r in rec1["rejections"]}
     assert {"claim-mismatch", "non-finite", "norm-too-large", "duplicate-update", "copied-update",
             "outside-segment", "wrong-assignment"} <= codes

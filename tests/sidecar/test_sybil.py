@@ -30,15 +30,15 @@ def split_score(gain: int, shard_gain: int, trained: int, size: int, k: int, rng
     """The same work split over k identities: gains and trained parameters divide among them."""
     cuts = sorted(rng.randint(1, gain - 1) for _ in range(k - 1))
     parts = [b - a for a, b in zip([0] + cuts, cuts + [gain])]
-    return [score(p, max(1, shard_gain // k), max(1, trained // k), max(1, size // k), W) for p in parts]
+    return [score(p, max(1, shard_gain // k), max(1, trained // k), max(1, size // k), 800, W) for p in parts]
 
 
 @pytest.mark.parametrize("k", [2, 5, 20])
 def test_splitting_does_not_raise_expected_share(k):
     rng = random.Random(k)
-    others = [score(rng.randint(5_000, 60_000), 1000, 900, 1000, W) for _ in range(6)]
+    others = [score(rng.randint(5_000, 60_000), 1000, 900, 1000, 800, W) for _ in range(6)]
     gain, shard_gain, trained, size = 40_000, 20_000, 800, 1000
-    single = score(gain, shard_gain, trained, size, W)
+    single = score(gain, shard_gain, trained, size, 800, W)
     sybils = split_score(gain, shard_gain, trained, size, k, rng)
     assert sum(sybils) <= single                      # integer scoring: splitting can only lose
     cap = 1000                                        # the cap is per identity; neutrality is measured without it

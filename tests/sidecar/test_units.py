@@ -101,13 +101,14 @@ def test_merkle_empty_and_order():
 
 
 def test_score_rules():
-    w = ScoreWeights(700, 300, 500)
-    assert score(10_000, 1, 100, 100, w) == 10_000
-    assert score(10_000, 1, 50, 100, w) == 10_000 * (700_000 + 300 * 500) // 1_000_000
-    assert score(499, 1, 100, 100, w) == 0          # below the minimum gain
-    assert score(10_000, 0, 100, 100, w) == 0       # did not reduce its own shard loss
-    assert score(-5, 100, 100, 100, w) == 0
-    assert score(10_000, 10, 0, 100, w) == 0        # trained nothing
+    w = ScoreWeights(700, 300, 500, 200)
+    assert score(10_000, 1, 100, 100, 900, w) == 10_000
+    assert score(10_000, 1, 50, 100, 900, w) == 10_000 * (700_000 + 300 * 500) // 1_000_000
+    assert score(499, 1, 100, 100, 900, w) == 0          # below the minimum gain
+    assert score(10_000, 0, 100, 100, 900, w) == 0       # did not reduce its own shard loss
+    assert score(-5, 100, 100, 100, 900, w) == 0
+    assert score(10_000, 10, 0, 100, 900, w) == 0        # trained nothing
+    assert score(10_000, 10, 100, 100, 199, w) == 0      # not aligned with its shard's descent
     assert quantise(0.1234565) == 123457 or quantise(0.1234565) == 123456
     with pytest.raises(ValueError):
         quantise(float("nan"))
