@@ -310,3 +310,10 @@ def test_zmq_order_on_invalidate_and_reconsider(funded):
     got = [(t, b[:32].hex(), b[32:33]) for t, b, _ in funded.drain()]
     assert got == [("hashtx", coinbase, b""), ("hashtx", tx.txid_hex, b""), ("sequence", h, b"C")]
     assert node.rpc("getrawmempool", False, True)["mempool_sequence"] == seq_before + 2
+
+
+def test_maxmempool_lower_bound(tmp_path):
+    (tmp_path / "m").mkdir()
+    node = TestNode(tmp_path / "m", extra_args=["-maxmempool=4"])
+    with pytest.raises(RuntimeError, match="-maxmempool must be at least 5 MB"):
+        node.start()

@@ -54,6 +54,10 @@ def _rate(settings: Settings, name: str, default: int) -> int:
 
 def policy_settings(settings: Settings) -> PolicySettings:
     d = PolicySettings()
+    descendant_kvb = settings.get_int("limitdescendantsize", d.descendant_size_limit // 1000)
+    min_mb = -(-descendant_kvb * 40 // 1000)  # Core: room for 40 maximal descendant packages
+    if settings.get_int("maxmempool", d.max_mempool_bytes // 1_000_000) < min_mb:
+        raise ConfigError(f"-maxmempool must be at least {min_mb} MB")
     return PolicySettings(
         min_relay_fee=_rate(settings, "minrelaytxfee", d.min_relay_fee),
         incremental_relay_fee=_rate(settings, "incrementalrelayfee", d.incremental_relay_fee),
