@@ -250,6 +250,22 @@ def taproot_output(
     return TapOutput(internal, out.xonly, parity, tweaked, tuple(leaves), cbs)
 
 
+def taproot_output_from_path(
+    internal: Key, script: bytes, path: Sequence[bytes], leaf_version: int = TAPROOT_LEAF_TAPSCRIPT
+) -> TapOutput:
+    """A taproot output whose tree is given only by one leaf and its merkle path (any depth,
+    even beyond BIP341's 128 limit), for control-block edge cases."""
+    node = tapleaf_hash(script, leaf_version)
+    for sibling in path:
+        node = tapbranch_hash(node, sibling)
+    t = int.from_bytes(tagged_hash("TapTweak", internal.xonly + node), "big")
+    d = internal.secret if not internal.y_is_odd else N - internal.secret
+    out = Key((d + t) % N)
+    parity = 1 if out.y_is_odd else 0
+    cb = bytes([(leaf_version & 0xFE) | parity]) + internal.xonly + b"".join(path)
+    return TapOutput(internal, out.xonly, parity, out.secret, ((leaf_version, script),), (cb,))
+
+
 # --- standard spends (used by the benchmark and as the differential baseline) -----------
 #: (unsigned tx, spent outputs, input index) -> (scriptSig, witness)
 IndexedUnlocker = Callable[[Transaction, tuple[TxOut, ...], int], tuple[bytes, tuple[bytes, ...]]]

@@ -23,6 +23,7 @@ from regtest.testing.txgen import (
     sign_taproot,
     tapleaf_hash,
     taproot_output,
+    taproot_output_from_path,
 )
 from tests.consensus.differential.harness import differential
 from tests.consensus.differential.strategies import (
@@ -103,7 +104,7 @@ def key_path_cases(draw: st.DrawFn) -> Case:
 
 LEAF_KINDS = (
     "checksig", "checksigverify", "checksigadd", "codesep", "success", "multisig", "random",
-    "unknown_version", "pushes", "unknown_pubkey",
+    "unknown_version", "pushes", "unknown_pubkey", "deep_path",
 )
 CB_TWISTS = (
     "flip_parity", "wrong_internal", "truncate_path", "extra_node", "bad_length",
@@ -186,13 +187,23 @@ def script_path_cases(draw: st.DrawFn) -> Case:
         leaf = draw(random_tapscripts)
         extra_stack = draw(stack_items())
 
-    other_leaves = [
-        (TAPROOT_LEAF_TAPSCRIPT, push_int(i + 2) + bytes([S.OP_EQUAL]))
-        for i in range(draw(st.integers(0, 4)))
-    ]
-    pos = draw(st.integers(0, len(other_leaves)))
-    leaves = other_leaves[:pos] + [(version, leaf)] + other_leaves[pos:]
-    out = taproot_output(internal, leaves, draw(st.integers(0, 100)))
+    if kind == "deep_path":  # merkle paths of 0..129 nodes (BIP341 allows at most 128)
+        leaf = push_data(ks[0].xonly) + bytes([S.OP_CHECKSIG])
+        signers = [0]
+        extra_stack = ()
+        depth = draw(st.sampled_from([0, 1, 7, 127, 128, 128, 129]))
+        path = [bytes([j & 0xFF, draw(st.integers(0, 255))]) * 16 for j in range(depth)]
+        out = taproot_output_from_path(internal, leaf, path)
+        pos = 0
+        label.append(f"d{depth}")
+    else:
+        other_leaves = [
+            (TAPROOT_LEAF_TAPSCRIPT, push_int(i + 2) + bytes([S.OP_EQUAL]))
+            for i in range(draw(st.integers(0, 4)))
+        ]
+        pos = draw(st.integers(0, len(other_leaves)))
+        leaves = other_leaves[:pos] + [(version, leaf)] + other_leaves[pos:]
+        out = taproot_output(internal, leaves, draw(st.integers(0, 100)))
     cb = out.control_blocks[pos]
     lh = tapleaf_hash(leaf, version)
     annex = draw(annexes)
