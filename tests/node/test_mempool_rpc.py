@@ -317,3 +317,19 @@ def test_maxmempool_lower_bound(tmp_path):
     node = TestNode(tmp_path / "m", extra_args=["-maxmempool=4"])
     with pytest.raises(RuntimeError, match="-maxmempool must be at least 5 MB"):
         node.start()
+
+
+def test_getmempoolancestors_and_descendants(funded):
+    node = funded.node
+    a, ua = funded.wallet.self_transfer(funded.utxo(), 1000)
+    b, ub = funded.wallet.self_transfer(ua, 1000)
+    c, _ = funded.wallet.self_transfer(ub, 1000)
+    for tx in (a, b, c):
+        funded.send(tx)
+    assert node.rpc("getmempoolancestors", c.txid_hex) == [a.txid_hex, b.txid_hex]
+    assert node.rpc("getmempooldescendants", a.txid_hex) == [b.txid_hex, c.txid_hex]
+    verbose = node.rpc("getmempoolancestors", b.txid_hex, True)
+    assert list(verbose) == [a.txid_hex] and set(verbose[a.txid_hex]) == ENTRY_KEYS
+    assert verbose[a.txid_hex]["descendantcount"] == 3
+    e = _fail(node, "getmempooldescendants", "11" * 32)
+    assert (e.code, e.message) == (-5, "Transaction not in mempool")

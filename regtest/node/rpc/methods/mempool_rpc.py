@@ -297,3 +297,39 @@ def getmempoolinfo(ctx, p):
         "limitclustersize": LIMIT_CLUSTER_SIZE,
         "optimal": True,
     }
+
+
+def _relatives(ctx, p, ancestors: bool):
+    mp = require_mempool(ctx)
+    txid = p.hash("txid")
+    if txid not in mp:
+        raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, "Transaction not in mempool")
+    pool = mp.pool
+    found = pool.ancestors(txid) if ancestors else pool.descendants(txid)
+    ordered = [t for t in _sorted_txids(mp) if t in found]
+    if p.bool("verbose"):
+        return {hash_to_hex(t): entry_json(mp, t) for t in ordered}
+    return [hash_to_hex(t) for t in ordered]
+
+
+_RELATIVE_ARGS = [
+    Arg("txid", ArgType.STR_HEX, "The transaction id (must be in mempool)"),
+    Arg("verbose", ArgType.BOOL, "True for a json object, false for array of transaction ids", optional=True,
+        default=False),
+]
+
+
+@rpc_method(
+    "getmempoolancestors", "Blockchain", "If txid is in the mempool, returns all in-mempool ancestors.",
+    args=_RELATIVE_ARGS, result='["hex", ...] | {"txid": {...}, ...}', examples=('"mytxid"',),
+)
+def getmempoolancestors(ctx, p):
+    return _relatives(ctx, p, ancestors=True)
+
+
+@rpc_method(
+    "getmempooldescendants", "Blockchain", "If txid is in the mempool, returns all in-mempool descendants.",
+    args=_RELATIVE_ARGS, result='["hex", ...] | {"txid": {...}, ...}', examples=('"mytxid"',),
+)
+def getmempooldescendants(ctx, p):
+    return _relatives(ctx, p, ancestors=False)
