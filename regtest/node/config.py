@@ -336,12 +336,17 @@ def load_settings(argv: list[str], allow_positional: bool = False) -> tuple[Sett
 
 
 def _select_chain(s: Settings) -> str:
-    saved, s.chain = s.chain, "__none__"  # look at command line and the top section only
-    try:
-        chain_arg = s.get("chain")
-        regtest = s.get_bool("regtest") if s.is_set("regtest") else False
-    finally:
-        s.chain = saved
+    """-chain / -regtest, read from the command line or the top of the file only."""
+
+    def top(name: str) -> str | None:
+        if name in s.command_line:
+            return s.command_line[name][-1]
+        values = s.config.get(None, {}).get(name)
+        return values[0] if values else None
+
+    chain_arg = top("chain")
+    regtest_arg = top("regtest")
+    regtest = interpret_bool(regtest_arg) if regtest_arg is not None else False
     if chain_arg is not None and regtest and chain_arg != "regtest":
         raise ConfigError(
             "Invalid combination of -regtest and -chain. Can use at most one."
