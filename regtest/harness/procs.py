@@ -69,7 +69,12 @@ class Proc:
 
 
 def pid_runs(pid: int, module: str) -> bool:
-    """The pid exists, is not a zombie, and its command line runs `module` (guards pid reuse)."""
+    """The pid exists, is not a zombie, and its command line runs `module` (guards pid reuse).
+    For a child of this interpreter, its Popen object knows (and /proc may briefly show an empty
+    command line while it execs)."""
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is None
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -1,0 +1,238 @@
+"""End to end: the whole network as real processes (potcd, potc-sidecar, 3 potc-miner) started
+through the harness, checked from outside only: python-bitcoinlib's RPC Proxy against the node,
+a ZMQ subscriber in Core's framing, and the coordinator's public HTTP API.
+
+Every block mined through a training cycle must carry a certificate that verifies (signature by
+the network's coordinator key, commitment to the block), pay the winner the coordinator's audit
+log names, and be announced on ZMQ; the model's accuracy rises over the cycles; transactions sent
+with sendrawtransaction between cycles are mined.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+from urllib import request
+
+import bitcoin
+import bitcoin.rpc
+import pytest
+import zmq
+from bitcoin.core import CTransaction, b2lx, lx
+
+from regtest.consensus.address import encode_segwit
+from regtest.consensus.block import Block
+from regtest.consensus.certificate import block_commitment, extract_certificate
+from regtest.consensus.hashes import hash160
+from regtest.consensus.params import regtest_params
+from regtest.harness import NetConfig, Network
+from regtest.testing.miniwallet import MiniWallet
+from sidecar.audit import audit_cycle
+
+PREMINE = 104             # coinbases 1..5 are spendable in block 105
+TRAINING_BLOCKS = 12
+TXS = 4
+FEE = 2_000
+WAIT = 240.0
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def http_json(url: str) -> dict:
+    with request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read())
+
+
+class ZmqRecorder:
+    """Subscribes to hashblock and rawblock like a Core client; keeps (topic, body, seq)."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.RCVTIMEO, 200)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        for topic in (b"hashblock", b"rawblock"):
+            self.sock.setsockopt(zmq.SUBSCRIBE, topic)
+        self.sock.connect(endpoint)
+        self.messages: list[tuple[str, bytes, int]] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                parts = self.sock.recv_multipart()
+            except zmq.Again:
+                continue
+            assert len(parts) == 3 and len(parts[2]) == 4, parts
+            self.messages.append((parts[0].decode(), parts[1], struct.unpack("<I", parts[2])[0]))
+
+    def of(self, topic: str) -> list[tuple[bytes, int]]:
+        return [(body, seq) for t, body, seq in list(self.messages) if t == topic]
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+        self.sock.close()
+        self.ctx.term()
+
+
+def wait_until(pred, what: str, net: Network, timeout: float = WAIT) -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        dead = [p.name for p in net.recorded() if not p.alive()]
+        assert not dead, f"{dead} died; sidecar log: {net.layout.log('sidecar').read_text()[-3000:]}"
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    """A running network with a premined wallet, a ZMQ recorder, and transactions sent between
+    training cycles. Yields after TRAINING_BLOCKS blocks and every transaction is mined."""
+    rpc, zmqp, http, zmq2 = free_ports(4)
+    cfg = NetConfig(miners=3, cycle_seconds=4.0, rpc_port=rpc, zmq_port=zmqp, sidecar_port=http,
+                    sidecar_zmq_port=zmq2, node_generate=True)
+    net = Network(tmp_path_factory.mktemp("net"), cfg)
+    recorder = None
+    try:
+        net.prepare()
+        net.start_node()
+        bitcoin.SelectParams("regtest")
+        user, password = net.node.credentials()
+        proxy = bitcoin.rpc.Proxy(service_url=f"http://{user}:{password}@127.0.0.1:{rpc}", timeout=60)
+        recorder = ZmqRecorder(cfg.zmq_endpoint)
+        # Premine (generatetoaddress: the node signs with the coordinator key) for spendable coins.
+        wallet = MiniWallet()
+        address = encode_segwit("bcrt", 0, hash160(wallet.pubkey))
+        for h in proxy.call("generatetoaddress", PREMINE, address):
+            wallet.scan_block(Block.parse(bytes.fromhex(proxy.call("getblock", h, 0))),
+                              proxy.call("getblockheader", h)["height"])
+        net.start_sidecar()
+        net.start_miners()
+        txids: list[bytes] = []
+        for _ in range(TXS):  # one transaction, wait for it to be mined and a block more, next one
+            height = proxy.getblockcount()
+            tx, _ = wallet.self_transfer(wallet.take(height), FEE)
+            txid = proxy.sendrawtransaction(CTransaction.deserialize(tx.serialize()))
+            assert txid == tx.txid
+            txids.append(txid)
+            wait_until(lambda: b2lx(txid) not in proxy.call("getrawmempool"), "the transaction mined", net)
+            wait_until(lambda: proxy.getblockcount() > height + 1, "a block", net)
+        wait_until(lambda: proxy.getblockcount() >= PREMINE + TRAINING_BLOCKS, "training blocks", net)
+        yield net, proxy, recorder, txids
+    finally:
+        if recorder is not None:
+            recorder.close()
+        net.stop()
+
+
+def training_blocks(proxy, upto: int) -> list[tuple[int, Block]]:
+    """The blocks above the premine, parsed by this project and cross-checked by python-bitcoinlib."""
+    out = []
+    for h in range(PREMINE + 1, upto + 1):
+        bhash = proxy.getblockhash(h)
+        raw = bytes.fromhex(proxy.call("getblock", b2lx(bhash), 0))
+        block = Block.parse(raw)
+        assert block.hash == bhash
+        assert proxy.getblock(bhash).GetHash() == bhash  # python-bitcoinlib decodes it too
+        out.append((h, block))
+    return out
+
+
+@pytest.mark.slow
+def test_training_blocks_carry_verified_certificates_paying_the_audited_winner(network):
+    net, proxy, _, _ = network
+    tip = proxy.getblockcount()
+    blocks = training_blocks(proxy, tip)
+    assert len(blocks) >= TRAINING_BLOCKS
+    coordinator = net.coordinator_key().xonly
+    params = regtest_params(coordinator)
+    miner_scripts = {net.miner_key(i).p2wpkh_script() for i in range(3)}
+    miner_wins = 0
+    cycles = []
+    for height, block in blocks:
+        cert = extract_certificate(block)
+        assert cert.verify_signature()
+        assert cert.coordinator_key == coordinator
+        assert cert.network == params.magic
+        assert cert.block_commitment == block_commitment(block)
+        assert (cert.parent_hash, cert.height) == (block.header.prev_hash, height)
+        log = http_json(f"{net.cfg.sidecar_url}/v1/audit/{cert.cycle_id}")
+        assert log["state"] == "sealed" and log["block_hash"] == block.hash[::-1].hex()
+        assert log["certificate"] == cert.serialize().hex()
+        report = audit_cycle(cert, log)  # recomputes scores, weights, the draw, the proofs
+        if log["winner"] is None:
+            expected = bytes.fromhex(log["fallback_payout"])
+        else:
+            expected = bytes.fromhex(log["contributions"][log["winner"]]["payout"])
+            assert expected in miner_scripts
+            miner_wins += 1
+        assert report.payout_script == expected == bytes.fromhex(log["payout_script"])
+        paid = {o.script_pubkey for o in block.txs[0].vout if o.value > 0}
+        assert paid == {expected}
+        cycles.append(cert.cycle_id)
+    assert cycles == sorted(cycles) and len(set(cycles)) == len(cycles)
+    assert miner_wins >= 3
+
+
+@pytest.mark.slow
+def test_accuracy_rises_and_heldout_loss_never_increases(network):
+    net, proxy, _, _ = network
+    logs = [http_json(f"{net.cfg.sidecar_url}/v1/audit/{extract_certificate(b).cycle_id}")
+            for _, b in training_blocks(proxy, proxy.getblockcount())]
+    acc = [lg["test_accuracy"] for lg in logs]
+    for lg in logs:
+        assert lg["heldout_loss_after"] <= lg["heldout_loss_before"]
+    assert acc[0] < 0.5, acc                       # the first cycle starts from an untrained model
+    assert max(acc[-3:]) > 0.9, acc
+    half = len(acc) // 2
+    assert sum(acc[half:]) / (len(acc) - half) > sum(acc[:half]) / half + 0.1, acc
+
+
+@pytest.mark.slow
+def test_blocks_announced_on_zmq_in_core_framing(network):
+    net, proxy, recorder, _ = network
+    tip = proxy.getblockcount()
+    blocks = training_blocks(proxy, tip)
+    wait_until(lambda: len(recorder.of("rawblock")) >= PREMINE + len(blocks), "ZMQ", net, 30)
+    for topic in ("hashblock", "rawblock"):
+        seqs = [seq for _, seq in recorder.of(topic)]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gaps
+    hashes = [body for body, _ in recorder.of("hashblock")]
+    raws = [body for body, _ in recorder.of("rawblock")]
+    for _, block in blocks:
+        assert block.hash[::-1] in hashes
+        assert block.serialize() in raws
+
+
+@pytest.mark.slow
+def test_transactions_sent_between_cycles_are_mined_in_training_blocks(network):
+    net, proxy, _, txids = network
+    assert len(txids) == TXS
+    for txid in txids:
+        info = proxy.call("getrawtransaction", b2lx(txid), True)  # txindex=1
+        block = Block.parse(bytes.fromhex(proxy.call("getblock", info["blockhash"], 0)))
+        assert txid in [t.txid for t in block.txs]
+        height = proxy.call("getblockheader", info["blockhash"])["height"]
+        assert height > PREMINE
+        log = http_json(f"{net.cfg.sidecar_url}/v1/audit/{extract_certificate(block).cycle_id}")
+        assert log["block_hash"] == info["blockhash"]  # sealed by a training cycle
+    status = http_json(f"{net.cfg.sidecar_url}/v1/status")
+    assert status["miners"] == 3 and status["coordinator_key"] == net.coordinator_key().xonly.hex()
+    assert all(p.alive() for p in net.recorded())
+    assert lx(info["blockhash"]) == block.hash
