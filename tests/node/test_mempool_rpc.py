@@ -270,6 +270,11 @@ def test_mempool_survives_restart(tmp_path):
         for tx in (a, b):
             node.rpc("sendrawtransaction", tx.serialize().hex())
         before = node.rpc("getrawmempool", True)
+        saved = node.rpc("savemempool")
+        assert saved == {"filename": str(node.chain_dir / "mempool.dat")}
+        from regtest.node.mempool.persist import read_dump
+
+        assert [t.txid for t, _ in read_dump((node.chain_dir / "mempool.dat").read_bytes())[0]] == [a.txid, b.txid]
     finally:
         assert node.stop() == 0
     assert (node.chain_dir / "mempool.dat").exists()

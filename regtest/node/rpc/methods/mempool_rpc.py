@@ -333,3 +333,21 @@ def getmempoolancestors(ctx, p):
 )
 def getmempooldescendants(ctx, p):
     return _relatives(ctx, p, ancestors=False)
+
+
+@rpc_method(
+    "savemempool", "Blockchain", "Dumps the mempool to disk. It will fail until the previous dump is fully loaded.",
+    result='{"filename": "str"}    (string) the directory and file where the mempool was saved', examples=("",),
+)
+def savemempool(ctx, p):
+    from regtest.node.mempool.persist import FILENAME, dump_mempool
+
+    mp = require_mempool(ctx)
+    if not mp.loaded:
+        raise RPCError(RPCErrorCode.MISC_ERROR, "The mempool was not loaded yet")
+    path = ctx.settings.chain_dir / FILENAME
+    try:
+        dump_mempool(mp, path)
+    except OSError:
+        raise RPCError(RPCErrorCode.MISC_ERROR, "Unable to dump mempool to disk") from None
+    return {"filename": str(path)}
