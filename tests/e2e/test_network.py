@@ -11,8 +11,13 @@ with sendrawtransaction between cycles are mined.
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,6 +38,10 @@ from regtest.harness import NetConfig, Network
 from regtest.testing.miniwallet import MiniWallet
 from sidecar.audit import audit_cycle
 
+REPO = Path(__file__).resolve().parents[2]
+_SCRIPT = Path(sys.executable).parent / "potc-net"
+#: the installed console script when there is one (as a user runs it), else the module
+POTC_NET = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "regtest.harness.cli"]
 PREMINE = 104             # coinbases 1..5 are spendable in block 105
 TRAINING_BLOCKS = 12
 TXS = 4
@@ -236,3 +245,103 @@ def test_transactions_sent_between_cycles_are_mined_in_training_blocks(network):
     assert status["miners"] == 3 and status["coordinator_key"] == net.coordinator_key().xonly.hex()
     assert all(p.alive() for p in net.recorded())
     assert lx(info["blockhash"]) == block.hash
+
+
+# --- the potc-net command, as a user runs it -----------------------------------------------------
+def potc_net(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*POTC_NET, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+
+
+def port_args(ports: list[int]) -> list[str]:
+    return ["--rpc-port", str(ports[0]), "--zmq-port", str(ports[1]), "--sidecar-port", str(ports[2]),
+            "--sidecar-zmq-port", str(ports[3])]
+
+
+def pids_of(datadir: Path) -> dict[str, int]:
+    return {f.stem: int(f.read_text().split()[0]) for f in (datadir / "run").glob("*.pid")}
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+PROGRESS_LINE = re.compile(r"^cycle +\d+ +height +\d+ +winner +\S+ +verified +\d+.*held-out loss \d+\.\d+ -> "
+                           r"\d+\.\d+ +accuracy +\d+\.\d% +block [0-9a-f]{64}$")
+
+
+@pytest.mark.slow
+def test_potc_net_detach_status_stop(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    ports = free_ports(4)
+    r = potc_net("start", "--datadir", str(a), "--detach", "--miners", "3", "--cycle-seconds", "3",
+                 *port_args(ports))
+    try:
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert f"potc-net stop --datadir {a}" in r.stdout
+        assert set(pids_of(a)) == {"node", "sidecar", "miner0", "miner1", "miner2"}
+        # status, until a few training blocks exist
+        end = time.monotonic() + 120
+        while True:
+            st = potc_net("status", "--datadir", str(a))
+            assert st.returncode == 0, st.stdout + st.stderr
+            assert "miners    3 of 3 alive" in st.stdout
+            m = re.search(r"height (\d+)", st.stdout)
+            if m and int(m.group(1)) >= 3:
+                break
+            assert time.monotonic() < end, st.stdout
+            time.sleep(0.5)
+        assert re.search(r"sidecar +running +cycle \d+ \(\w+\), 3 miners registered", st.stdout), st.stdout
+        # the potc-cli command the start-up output suggests works against this node
+        cli = subprocess.run([sys.executable, "-m", "regtest.node.cli", f"-datadir={a / 'node'}", "getblockcount"],
+                             capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert cli.returncode == 0 and int(cli.stdout) >= 3, cli.stderr
+        again = potc_net("start", "--datadir", str(a), "--detach")
+        assert again.returncode == 1 and "already running" in again.stderr, again.stderr
+        clash = potc_net("start", "--datadir", str(b), "--detach", *port_args([ports[0], *free_ports(3)]))
+        assert clash.returncode == 1 and f"port {ports[0]} (node RPC) is already in use" in clash.stderr
+        assert pids_of(b) == {}
+    finally:
+        pids = pids_of(a)
+        stop = potc_net("stop", "--datadir", str(a))
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    for name, pid in pids.items():
+        assert re.search(rf"^{name} +\(pid {pid}\) stopped$", stop.stdout, re.M), stop.stdout
+        assert gone(pid)
+    assert pids_of(a) == {}
+    st = potc_net("status", "--datadir", str(a))
+    assert st.returncode == 1 and "no network running" in st.stdout
+    st = potc_net("stop", "--datadir", str(a))
+    assert st.returncode == 1 and "no network running" in st.stdout
+
+
+@pytest.mark.slow
+def test_potc_net_foreground_progress_and_ctrl_c(tmp_path):
+    d = tmp_path / "fg"
+    proc = subprocess.Popen([*POTC_NET, "start", "--datadir", str(d), "--miners", "3", "--cycle-seconds", "3",
+                             *port_args(free_ports(4))], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        end = time.monotonic() + 120
+        while sum(1 for ln in list(lines) if ln.startswith("cycle")) < 3:
+            assert proc.poll() is None and time.monotonic() < end, "".join(lines)
+            time.sleep(0.2)
+        pids = pids_of(d)
+        assert len(pids) == 5
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(60)
+        reader.join(10)
+    out = "".join(lines)
+    assert rc == 0, out
+    progress = [ln.rstrip("\n") for ln in lines if ln.startswith("cycle")]
+    assert all(PROGRESS_LINE.match(ln) for ln in progress), progress
+    assert re.search(r"^node +stopped$", out, re.M) and re.search(r"^miner2 +stopped$", out, re.M), out
+    assert all(gone(pid) for pid in pids.values())
+    assert pids_of(d) == {}
