@@ -545,3 +545,12 @@ def test_sigop_cost_fast_path_matches_consensus_count(env):
     )
     tx = Transaction(2, vin, (TxOut(1, bare_multisig(1, 2)),), 0)
     assert sigop_cost(tx, spent) == transaction_sigop_cost(tx, spent, STANDARD_FLAGS) == 1 + 0 + 12 + 5 + 0 + 80
+
+
+def test_max_fee_checked_after_validity(env):
+    u = env.utxo()
+    pricey, _ = env.wallet.self_transfer(u, 50_000)
+    _reject(env, pricey, "max-fee-exceeded", max_fee=49_999)
+    invalid, _ = env.wallet.self_transfer(u, 50_000, version=4)
+    _reject(env, invalid, "version", max_fee=1)  # its own reason first
+    assert env.accept(pricey, max_fee=50_000).accepted

@@ -28,6 +28,7 @@ from regtest.node.mempool.pool import ENTRY_OVERHEAD, MEMPOOL_EXPIRY, MempoolEnt
 #: Reject-reason prefixes for script failures (Core up to v29; v30 renamed them).
 NON_MANDATORY_SCRIPT_FAILURE = "non-mandatory-script-verify-flag"
 MANDATORY_SCRIPT_FAILURE = "mandatory-script-verify-flag-failed"
+MAX_FEE_EXCEEDED = "max-fee-exceeded"
 SEQUENCE_FINAL = 0xFFFFFFFF
 BIP125_MAX_SEQUENCE = 0xFFFFFFFD
 
@@ -122,10 +123,13 @@ class MempoolAccept:
         bypass_limits: bool = False,
         package_member: bool = False,
         accept_time: int | None = None,
+        max_fee: int = 0,
     ) -> AcceptResult:
         """Check `tx` and (unless `test_accept`) add it. `bypass_limits` skips the fee floors and
         the size limit (reorg re-adds); `package_member` adds without trimming and refuses
-        replacements (testmempoolaccept packages, which are rolled back afterwards)."""
+        replacements (testmempoolaccept packages, which are rolled back afterwards). A positive
+        `max_fee` refuses a valid transaction paying more ("max-fee-exceeded", checked last, as
+        sendrawtransaction's test-accept-then-submit does in Core)."""
         stripped = tx.stripped_size
         size = tx.total_size
         w = _Work(tx, tx.txid, weight=stripped * 3 + size, size=size, stripped=stripped)
@@ -139,6 +143,8 @@ class MempoolAccept:
             if w.conflicts:
                 self._replacement_checks(w)
             self._script_checks(w)
+            if max_fee > 0 and w.fee > max_fee:
+                raise MempoolReject(MAX_FEE_EXCEEDED)
         except MempoolReject as e:
             return AcceptResult(tx, False, e.reason, e.debug, e.missing_inputs, w.fee, w.vsize)
         if test_accept:

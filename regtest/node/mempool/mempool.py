@@ -48,11 +48,19 @@ class Mempool(ChainListener):
 
     # --- acceptance ---------------------------------------------------------------------------
     def accept(
-        self, tx: Transaction, *, test_accept: bool = False, bypass_limits: bool = False, accept_time: int | None = None
+        self,
+        tx: Transaction,
+        *,
+        test_accept: bool = False,
+        bypass_limits: bool = False,
+        accept_time: int | None = None,
+        max_fee: int = 0,
     ) -> AcceptResult:
         """Validate `tx` and add it (see MempoolAccept.accept); `accept_time` sets the entry time
-        (mempool.dat reloads)."""
-        return self.acceptor.accept(tx, test_accept=test_accept, bypass_limits=bypass_limits, accept_time=accept_time)
+        (mempool.dat reloads), `max_fee` > 0 refuses valid transactions paying more."""
+        return self.acceptor.accept(
+            tx, test_accept=test_accept, bypass_limits=bypass_limits, accept_time=accept_time, max_fee=max_fee
+        )
 
     def test_package(self, txs: list[Transaction]) -> list[AcceptResult | None]:
         """testmempoolaccept of several transactions: each may spend outputs of earlier ones.

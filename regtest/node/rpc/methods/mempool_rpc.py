@@ -9,7 +9,7 @@ from typing import Any
 from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.script import is_unspendable
 from regtest.consensus.transaction import COIN, OutPoint
-from regtest.node.mempool.accept import AcceptResult, fee_rate_per_kvb
+from regtest.node.mempool.accept import MAX_FEE_EXCEEDED, AcceptResult, fee_rate_per_kvb
 from regtest.node.mempool.policy import DEFAULT_MAX_RAW_TX_FEE_RATE, fee_for
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
 from regtest.node.rpc.jsonfmt import amount, amount_to_sats
@@ -95,14 +95,10 @@ def sendrawtransaction(ctx, p):
     for n in range(len(tx.vout)):
         if cs.get_coin(OutPoint(txid, n)) is not None:
             raise RPCError(RPCErrorCode.VERIFY_ALREADY_IN_CHAIN, "Transaction outputs already in utxo set")
-    if max_fee > 0:
-        res = mp.accept(tx, test_accept=True)
-        if not res.accepted:
-            _raise_rejection(res)
-        if res.fee > max_fee:
-            raise RPCError(RPCErrorCode.VERIFY_ERROR, "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)")
-    res = mp.accept(tx)
+    res = mp.accept(tx, max_fee=max_fee)  # one pass: every check, then the fee cap, then insertion
     if not res.accepted:
+        if res.reason == MAX_FEE_EXCEEDED:
+            raise RPCError(RPCErrorCode.VERIFY_ERROR, "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)")
         _raise_rejection(res)
     mp.unbroadcast.add(txid)
     return hash_to_hex(txid)
