@@ -48,9 +48,9 @@ from regtest.consensus.tx_finality import is_final_tx, sequence_lock_pair, seque
 
 CoinView = Callable[[OutPoint], Coin | None]
 BIP34_IMPLIES_BIP30_LIMIT = 1_983_702
-#: Core up to v29 says "mandatory-script-verify-flag-failed (<error>)"; v30+ (and the
-#: libbitcoinkernel in pbk, v31.99) say "block-script-verify-flag-failed (<error>)".
-SCRIPT_FAILURE_PREFIX = "mandatory-script-verify-flag-failed"
+#: Core v30+ (the reference here, and the libbitcoinkernel in pbk); up to v29 Core said
+#: "mandatory-script-verify-flag-failed (<error>)".
+SCRIPT_FAILURE_PREFIX = "block-script-verify-flag-failed"
 
 _CONSENSUS = BlockResult.CONSENSUS
 _MUTATED = BlockResult.MUTATED
@@ -210,7 +210,7 @@ ScriptChecker = Callable[[Sequence[ScriptCheckJob], ScriptFlags], None]
 
 def run_script_checks(jobs: Sequence[ScriptCheckJob], flags: ScriptFlags) -> None:
     """Verify every input's scripts in order; the first failure raises
-    BlockValidationError('mandatory-script-verify-flag-failed (<Core's script error>)').
+    BlockValidationError('block-script-verify-flag-failed (<Core's script error>)').
     Swap this function (connect_block's `script_checker`) to spread jobs over cores."""
     from regtest.consensus.script_error import ScriptVerifyError, error_string
     from regtest.consensus.verify import verify_transaction

@@ -23,7 +23,7 @@ from regtest.harness.progress import ProgressWatcher
 
 POLL = 0.5
 START_OPTIONS = ("miners", "cycle_seconds", "rpc_port", "zmq_port", "sidecar_port", "sidecar_zmq_port",
-                 "node_generate", "train")
+                 "node_generate", "train", "early_close")
 
 
 def out(msg: str = "") -> None:
@@ -43,8 +43,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
     s = with_datadir("start", "start potcd, the coordinator and N miners, then show progress")
     s.add_argument("--miners", type=int, help="number of miner processes (default 3)")
-    s.add_argument("--cycle-seconds", type=float, help="training cycle deadline (default 10; a cycle"
-                   " closes earlier once every miner has answered)")
+    s.add_argument("--cycle-seconds", type=float, help="length of a training cycle, so about one block"
+                   " per S seconds (default 10)")
+    s.add_argument("--early-close", action="store_true", default=None,
+                   help="close each cycle as soon as every miner has answered (blocks as fast as training)")
     s.add_argument("--rpc-port", type=int, help="node JSON-RPC port (default 18643)")
     s.add_argument("--zmq-port", type=int, help="node ZMQ port, every topic (default 28643)")
     s.add_argument("--sidecar-port", type=int, help="coordinator HTTP port (default 18550)")
@@ -122,10 +124,9 @@ class _Stop:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    probe = Network(args.datadir)
-    net = Network(args.datadir, start_config(args, probe.layout.load_config()))
+    net = Network(args.datadir, start_config(args, Network(args.datadir).layout.load_config()))
     stop = _Stop()
-    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         out(f"starting {net.cfg.miners} miners, the coordinator and potcd in {net.layout.root} ...")
         net.start()

@@ -45,12 +45,20 @@ class NetConfig:
     sidecar_zmq_port: int = 28550  # coordinator ZMQ: issued certificates and sealed blocks
     node_generate: bool = False    # give the node the coordinator's private key (generatetoaddress)
     train: str = ""                # training hints for the coordinator (JSON), "" = its default
+    early_close: bool = False      # close a cycle as soon as every miner answered (fast chain)
 
     def __post_init__(self) -> None:
         if not 0 <= self.miners <= MAX_MINERS:
             raise ConfigFileError(f"miners must be between 0 and {MAX_MINERS}")
         if not 0.5 <= self.cycle_seconds <= 3600:
             raise ConfigFileError("cycle seconds must be between 0.5 and 3600")
+        if self.train:
+            try:
+                hints = json.loads(self.train)
+            except ValueError:
+                hints = None
+            if not isinstance(hints, dict):
+                raise ConfigFileError("training hints must be a JSON object, e.g. '{\"steps\": 50}'")
         ports = self.ports()
         for name, port in ports.items():
             if not 1 <= port <= 65535:

@@ -158,6 +158,8 @@ class Network:
                 "--rpc-cookie", str(self.layout.cookie), "--cycle-seconds", str(self.cfg.cycle_seconds)]
         if self.cfg.train:
             args += ["--train", self.cfg.train]
+        if not self.cfg.early_close:
+            args.append("--no-early-close")
         p = self._spawn("sidecar", SIDECAR_MODULE, args)
         self._wait("sidecar", [p], lambda: self.sidecar.status().get("cycle") is not None)
         return p

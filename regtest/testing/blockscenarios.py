@@ -271,7 +271,7 @@ def invalid_blocks(b: ScenarioBuilder) -> None:
     for c in wit:
         coins.append(c)
 
-    # --- script failures (mandatory-script-verify-flag-failed (<script error>)) ---
+    # --- script failures (block-script-verify-flag-failed (<script error>)) ---
     def bad_sig(kind: str) -> Transaction:
         coin = take_kind(b, coins, kind)
         coins.append(coin)

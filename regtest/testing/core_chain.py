@@ -25,9 +25,6 @@ _connection: pbk.LoggingConnection | None = None
 _CHECKED = re.compile(r"BlockChecked: block hash=([0-9a-f]{64}) state=(.*)")
 _FAILED = re.compile(r"ProcessNewBlock: (?:AcceptBlock|CheckBlock) FAILED \((.*)\)")
 _CONNECT_FAILED = re.compile(r"ConnectBlock ([0-9a-f]{64}) failed, (.*)")
-#: Core v30+ names block script failures differently from v29 and earlier; our engine keeps the
-#: older name (see block_validation.SCRIPT_FAILURE_PREFIX), so verdicts are compared modulo this.
-CORE_SCRIPT_PREFIX = "block-script-verify-flag-failed"
 
 
 def _on_log(message: str) -> None:
@@ -48,14 +45,8 @@ def _ensure_logging() -> None:
 
 
 def _reason(state: str) -> str:
-    """Core's reject reason from a state string "reason, debug message", with the script
-    failure prefix mapped to the one our engine uses."""
-    from regtest.consensus.block_validation import SCRIPT_FAILURE_PREFIX
-
-    reason = state.split(", ", 1)[0].strip()
-    if reason.startswith(CORE_SCRIPT_PREFIX):
-        reason = SCRIPT_FAILURE_PREFIX + reason[len(CORE_SCRIPT_PREFIX):]
-    return reason
+    """Core's reject reason from a state string "reason, debug message"."""
+    return state.split(", ", 1)[0].strip()
 
 
 class CoreChain:

@@ -3,9 +3,7 @@ pbk, regtest) and to our chainstate on `bitcoin-regtest`; both must give the sam
 every block (the same reject reason, or acceptance), the same tip after every block, and both
 must match the outcome the scenario expects.
 
-Core v30+ names block script failures "block-script-verify-flag-failed (...)" where our engine
-keeps the older "mandatory-script-verify-flag-failed (...)"; core_chain maps the prefix, the
-script error inside the parentheses is compared as is.
+Script failures compare in full: "block-script-verify-flag-failed (<script error>)", as Core v30+.
 """
 
 from __future__ import annotations
@@ -69,7 +67,7 @@ def test_scenarios_cover_the_consensus_rules(scenarios):
         "bad-txns-nonfinal", "time-too-old", "time-too-new", "bad-diffbits", "bad-version(0x00000001)",
         "bad-witness-nonce-size", "bad-witness-merkle-match", "unexpected-witness", "high-hash",
         "prev-blk-not-found", "bad-prevblk", "bad-txns-BIP30",
-        "mandatory-script-verify-flag-failed",
+        "block-script-verify-flag-failed",
     ):
         assert must in reasons, must
 

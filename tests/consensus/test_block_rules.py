@@ -385,7 +385,7 @@ def test_script_failure(chain):
     chain.utxo[fake] = Coin(COIN, b"\x00", 5, False)  # OP_0: always false
     e = reject(chain, build(chain, [spend([fake], COIN)]))
     assert e.reason == (
-        "mandatory-script-verify-flag-failed (Script evaluated without error but finished with a "
+        "block-script-verify-flag-failed (Script evaluated without error but finished with a "
         "false/empty top stack element)"
     )
 

@@ -60,7 +60,7 @@ def test_tampered_signature_fails(block9_coin):
     bad = Transaction(tx.version, (TxIn(op, bytes(sig), tx.vin[0].sequence),), tx.vout, tx.locktime)
     with pytest.raises(BlockValidationError) as e:
         connect_block(block_with(bad), 170, {op: coin}.get, MAIN, 0)
-    assert e.value.reason.startswith("mandatory-script-verify-flag-failed (")
+    assert e.value.reason.startswith("block-script-verify-flag-failed (")
 
 
 def test_pre_bip66_lax_der_signature(block9_coin):
@@ -75,7 +75,7 @@ def test_pre_bip66_lax_der_signature(block9_coin):
     connect_block(block_with(padded), 170, {op: coin}.get, MAIN, 0)
     with pytest.raises(BlockValidationError) as e:
         connect_block(block_with(padded, 363_725), 363_725, {op: coin}.get, MAIN, 0)
-    assert e.value.reason == "mandatory-script-verify-flag-failed (Non-canonical DER signature)"
+    assert e.value.reason == "block-script-verify-flag-failed (Non-canonical DER signature)"
 
 
 def test_amounts_checked(block9_coin):

@@ -114,7 +114,7 @@ def network(tmp_path_factory):
     """A running network with a premined wallet, a ZMQ recorder, and transactions sent between
     training cycles. Yields after TRAINING_BLOCKS blocks and every transaction is mined."""
     rpc, zmqp, http, zmq2 = free_ports(4)
-    cfg = NetConfig(miners=3, cycle_seconds=4.0, rpc_port=rpc, zmq_port=zmqp, sidecar_port=http,
+    cfg = NetConfig(miners=3, cycle_seconds=2.0, rpc_port=rpc, zmq_port=zmqp, sidecar_port=http,
                     sidecar_zmq_port=zmq2, node_generate=True)
     net = Network(tmp_path_factory.mktemp("net"), cfg)
     recorder = None
@@ -277,7 +277,7 @@ PROGRESS_LINE = re.compile(r"^cycle +\d+ +height +\d+ +winner +\S+ +verified +\d
 def test_potc_net_detach_status_stop(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     ports = free_ports(4)
-    r = potc_net("start", "--datadir", str(a), "--detach", "--miners", "3", "--cycle-seconds", "3",
+    r = potc_net("start", "--datadir", str(a), "--detach", "--miners", "3", "--cycle-seconds", "2",
                  *port_args(ports))
     try:
         assert r.returncode == 0, r.stderr + r.stdout
@@ -321,7 +321,7 @@ def test_potc_net_detach_status_stop(tmp_path):
 @pytest.mark.slow
 def test_potc_net_foreground_progress_and_ctrl_c(tmp_path):
     d = tmp_path / "fg"
-    proc = subprocess.Popen([*POTC_NET, "start", "--datadir", str(d), "--miners", "3", "--cycle-seconds", "3",
+    proc = subprocess.Popen([*POTC_NET, "start", "--datadir", str(d), "--miners", "3", "--cycle-seconds", "2",
                              *port_args(free_ports(4))], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
     lines: list[str] = []

@@ -456,7 +456,7 @@ def test_invalid_signature_is_a_consensus_failure(env):
     tx, _ = env.wallet.self_transfer(env.utxo(), 1000)
     other, _ = env.wallet.self_transfer(env.utxo(), 1000)
     bad = _with_sig(tx, other.vin[0].witness[0])
-    _reject(env, bad, "mandatory-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)")
+    _reject(env, bad, "mempool-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)")
 
 
 def test_high_s_signature_is_a_policy_failure(env):
@@ -464,7 +464,7 @@ def test_high_s_signature_is_a_policy_failure(env):
     sig = tx.vin[0].witness[0]
     r, s = der_decode(sig[:-1])
     high = _with_sig(tx, der_encode(r, N - s) + sig[-1:])
-    _reject(env, high, "non-mandatory-script-verify-flag (Non-canonical signature: S value is unnecessarily high)")
+    _reject(env, high, "mempool-script-verify-flag-failed (Non-canonical signature: S value is unnecessarily high)")
 
 
 @pytest.mark.parametrize("spk", [

@@ -14,7 +14,7 @@ from regtest.consensus.coins import Coin
 from regtest.consensus.errors import BlockValidationError
 from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.script_error import ScriptError, error_string
-from regtest.consensus.script_flags import MANDATORY_FLAGS, STANDARD_FLAGS, STANDARD_NOT_MANDATORY_FLAGS
+from regtest.consensus.script_flags import STANDARD_FLAGS
 from regtest.consensus.transaction import OutPoint, Transaction, TxOut
 from regtest.consensus.tx_check import TxValidationError, check_transaction
 from regtest.consensus.tx_finality import is_final_tx, sequence_lock_pair, sequence_locks_met
@@ -25,9 +25,8 @@ from regtest.node.mempool.policy import PolicySettings, fee_for
 from regtest.node.mempool.truc import truc_violation
 from regtest.node.mempool.pool import ENTRY_OVERHEAD, MEMPOOL_EXPIRY, MempoolEntry, RemovalReason, TxPool
 
-#: Reject-reason prefixes for script failures (Core up to v29; v30 renamed them).
-NON_MANDATORY_SCRIPT_FAILURE = "non-mandatory-script-verify-flag"
-MANDATORY_SCRIPT_FAILURE = "mandatory-script-verify-flag-failed"
+#: Reject-reason prefix for any script failure in the mempool (Core v30+).
+SCRIPT_FAILURE = "mempool-script-verify-flag-failed"
 MAX_FEE_EXCEEDED = "max-fee-exceeded"
 SEQUENCE_FINAL = 0xFFFFFFFF
 BIP125_MAX_SEQUENCE = 0xFFFFFFFD
@@ -315,18 +314,14 @@ class MempoolAccept:
         w.all_conflicts = all_conflicts
 
     def _script_checks(self, w: _Work) -> None:
-        """Standard flags first; a failure that the mandatory flags alone accept is a policy
-        failure, anything else a consensus failure (Core's CheckInputScripts)."""
+        """Every input under the standard flags; since v30 Core reports policy and consensus
+        script failures in the mempool alike."""
         tx, spent = w.tx, w.spent
         txdata = PrecomputedTxData(tx, spent)
         for i in range(len(tx.vin)):
             err = check_input(tx, i, spent, STANDARD_FLAGS, txdata)
-            if err == ScriptError.OK:
-                continue
-            text = error_string(err)
-            if STANDARD_NOT_MANDATORY_FLAGS and check_input(tx, i, spent, MANDATORY_FLAGS, txdata) == ScriptError.OK:
-                raise MempoolReject(f"{NON_MANDATORY_SCRIPT_FAILURE} ({text})")
-            raise MempoolReject(f"{MANDATORY_SCRIPT_FAILURE} ({text})")
+            if err != ScriptError.OK:
+                raise MempoolReject(f"{SCRIPT_FAILURE} ({error_string(err)})")
 
     def _finalize(self, w: _Work, bypass_limits: bool, accept_time: int | None = None) -> AcceptResult:
         pool, s = self.pool, self.settings
