@@ -43,8 +43,6 @@ class CoordinatorKey:
 class NetworkParams:
     name: str
     magic: bytes  # P2P message start; also the certificate's network id
-    default_port: int
-    rpc_port: int
     bech32_hrp: str
     genesis: Block
     proof_rule: ProofRule
@@ -113,8 +111,6 @@ def make_genesis(time: int, nonce: int, bits: int, version: int = 1, reward: int
 MAIN = NetworkParams(
     name="main",
     magic=bytes.fromhex("f9beb4d9"),
-    default_port=8333,
-    rpc_port=8332,
     bech32_hrp="bc",
     genesis=make_genesis(1231006505, 2083236893, 0x1D00FFFF),
     proof_rule=ProofRule.POW,
@@ -144,8 +140,6 @@ MAIN = NetworkParams(
 BITCOIN_REGTEST = NetworkParams(
     name="bitcoin-regtest",
     magic=bytes.fromhex("fabfb5da"),
-    default_port=18444,
-    rpc_port=18443,
     bech32_hrp="bcrt",
     genesis=make_genesis(1296688602, 2, REGTEST_BITS),
     proof_rule=ProofRule.POW,
