@@ -20,6 +20,8 @@ from .scoring import ScoreWeights
 from .verify import VerifyLimits
 from .zmqio import FramedPublisher, TipFollower
 
+SHUTDOWN_TIMEOUT = 2.0  # seconds in-flight HTTP requests get at shutdown
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="potc-sidecar", description=__doc__)
@@ -77,7 +79,9 @@ async def serve(args: argparse.Namespace) -> None:
             return Tip(bytes.fromhex(h)[::-1], int(hdr["height"]), int(hdr["time"]))
     coord = Coordinator(cfg, templates=templates, publisher=publisher, tip_source=tip_source)
     await coord.start()
-    runner = web.AppRunner(Api(coord, max_submission=args.max_submission_mb << 20).app())
+    # Miners' assignment long-polls (up to 60 s) must not hold up a SIGTERM shutdown.
+    runner = web.AppRunner(Api(coord, max_submission=args.max_submission_mb << 20).app(),
+                           shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()

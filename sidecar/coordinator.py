@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import math
 import os
 import sqlite3
 import time
@@ -28,7 +27,6 @@ from typing import Any, Awaitable, Callable
 import torch
 
 from regtest.consensus.block import Block
-from regtest.consensus.certificate import Certificate
 from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.params import NetworkParams, regtest_params
 
@@ -42,7 +40,7 @@ from .segments import Segment
 from .store import CycleRow, Store
 from .tasks import Task, make_task
 from .template import ParentOnlyTemplateSource, Template, TemplateSource, seal_block
-from .training import eval_loss, load_model
+from .training import load_model
 from .verify import Assignment, CycleVerifier, Rejected, Submission, VerifyLimits, update_hash
 from .zmqio import FramedPublisher, Tip
 

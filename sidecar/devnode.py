@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -122,7 +123,6 @@ def main(argv: list[str] | None = None) -> None:
                 with open(a.status_file + ".tmp", "w") as f:
                     json.dump({"height": node.height, "tip": node.tip_hash[::-1].hex(),
                                "blocks": [b.serialize().hex() for b in node.blocks], "rejected": node.rejected}, f)
-                import os
                 os.replace(a.status_file + ".tmp", a.status_file)
     except KeyboardInterrupt:
         node.stop()

@@ -5,6 +5,7 @@ assigned segment, sign and submit.  Survives coordinator restarts with exponenti
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from .crypto import Key, load_or_create_key
 from .segments import Segment
 from .tasks import spec_from_json
 from .tasks.base import ModelSpec
-from .training import TrainConfig, eval_loss, load_model, train_segment
+from .training import TrainConfig, apply_delta, eval_loss, train_segment
 
 log = logging.getLogger("potc.miner")
 
@@ -97,7 +98,6 @@ class Miner:
     def model(self, version: str) -> dict[str, torch.Tensor]:
         if version not in self.models:
             blob = self.client.call("GET", f"/v1/model/{version}", signed=False)
-            import hashlib
             if hashlib.sha256(blob).hexdigest() != version:
                 raise CoordinatorError(0, "bad-model", "checkpoint hash mismatch")
             self.models = {version: wire.decode(blob, max_tensors=10_000)[0]}  # keep only the newest
@@ -119,7 +119,6 @@ class Miner:
         self.stats.train_cpu += time.process_time() - t0
         self.stats.train_steps += cfg.steps
         module = spec.build()
-        from .training import apply_delta
         before = eval_loss(spec, module, state, x, y)
         after = eval_loss(spec, module, apply_delta(state, segment, delta), x, y)
         meta = {"cycle": str(a["cycle"]), "base": a["model"], "segment": str(segment.id), "shard": str(a["shard"]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from regtest.consensus.block import Block
 from regtest.consensus.blockbuild import certify, make_block
@@ -39,7 +39,7 @@ class TemplateSource(Protocol):
 class ParentOnlyTemplateSource:
     """A coinbase-only template: no mempool, block time max(now, parent time + 1)."""
 
-    def __init__(self, clock: "callable" = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
 
     async def template(self, parent: bytes, height: int, parent_time: int) -> Template:

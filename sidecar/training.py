@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Callable
 from dataclasses import dataclass
 
 import torch
@@ -38,7 +39,7 @@ def segment_masks(segment: Segment, shapes: dict[str, tuple[int, ...]]) -> dict[
 
 def train_segment(spec: ModelSpec, state: dict[str, torch.Tensor], segment: Segment,
                   x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
-                  on_step: "callable | None" = None) -> dict[str, torch.Tensor]:
+                  on_step: Callable[[int], None] | None = None) -> dict[str, torch.Tensor]:
     """Train only `segment` on (x, y) with Adam; return the delta of each slice (name -> tensor)."""
     dev = torch.device(cfg.device)
     model = load_model(spec, state).to(dev)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -84,7 +85,7 @@ class CycleVerifier:
     base_version: str
     state: dict[str, torch.Tensor]
     heldout: tuple[torch.Tensor, torch.Tensor]
-    shards: "callable"
+    shards: Callable[[int], tuple[torch.Tensor, torch.Tensor]]
     limits: VerifyLimits = VerifyLimits()
     module: nn.Module = field(init=False)
     heldout_before: float = field(init=False)
