@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
@@ -94,8 +93,6 @@ def _differential(
     assert seen[False] >= min_invalid * min(scale, 1), f"too few invalid cases: {seen}"
     return seen
 
-
-Check = Callable[[Case], bool]
 
 
 def replay(tx_hex: str, index: int, spent: list[tuple[int, str]], flags: int) -> str:
