@@ -8,6 +8,9 @@ Every verdict is checked to be valid before timing, so both engines do the full 
 
     .venv/bin/python bench/bench_script_verify.py [--txs 150] [--repeats 5] [--profile]
 
+Time is this process's CPU time (time.process_time), so load from other processes on a shared
+machine distorts the figures much less than wall-clock time would.
+
 Prints, per type and for the mix: inputs/s ours, inputs/s Core, us/input each, and the ratio
 our time / Core time (median over repeats; lower is better, 1.0 = parity).
 """
@@ -20,7 +23,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,24 +137,24 @@ def run_ours(w: Workload) -> float:
     flags = FLAGS
     if not KEEP_CACHES:
         cold_caches()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for tx, spent in w.ours:
         txdata = PrecomputedTxData(tx, spent)
         for i in range(len(tx.vin)):
             if check_input(tx, i, spent, flags, txdata) is not ScriptError.OK:
                 raise AssertionError("invalid")
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def run_core(w: Workload) -> float:
     flags = FLAGS
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for ctx, spks, outs, amounts in w.core:
         pre = CorePrecomputed(ctx, outs)
         for i in range(len(spks)):
             if not spks[i].verify(amounts[i], ctx, pre, i, flags):
                 raise AssertionError("invalid")
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def measure(w: Workload, repeats: int) -> tuple[float, float, float]:

@@ -6,13 +6,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from regtest.consensus.script import (
-    OP_0,
-    OP_CHECKSIG,
-    OP_CODESEPARATOR,
-    OP_DROP,
-    push_data,
-)
+from regtest.consensus.script import OP_CODESEPARATOR, OP_DROP, push_data
 from regtest.testing import sighash_ref
 from regtest.testing.keys import ECDSA_MUTATIONS, PUBKEY_MUTATIONS, Key, mutate_ecdsa, mutate_pubkey
 from regtest.testing.mutate import TX_EDITS, edit_after_signing
