@@ -13,6 +13,9 @@ from .segments import Segment
 from .tasks.base import ModelSpec
 
 
+MOMENTUM = 0.9
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = 60
@@ -40,7 +43,7 @@ def segment_masks(segment: Segment, shapes: dict[str, tuple[int, ...]]) -> dict[
 def train_segment(spec: ModelSpec, state: dict[str, torch.Tensor], segment: Segment,
                   x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
                   on_step: Callable[[int], None] | None = None) -> dict[str, torch.Tensor]:
-    """Train only `segment` on (x, y) with Adam; return the delta of each slice (name -> tensor)."""
+    """Train only `segment` on (x, y) with SGD + momentum; return the delta of each slice (name -> tensor)."""
     dev = torch.device(cfg.device)
     model = load_model(spec, state).to(dev)
     x, y = x.to(dev), y.to(dev)
@@ -50,17 +53,22 @@ def train_segment(spec: ModelSpec, state: dict[str, torch.Tensor], segment: Segm
     trainable = [params[n] for n in masks]
     for n, p in params.items():
         p.requires_grad_(n in masks)
-    opt = torch.optim.SGD(trainable, lr=cfg.lr, momentum=0.9)
+    # Plain SGD with momentum 0.9, written out: torch.optim's first construction in a process costs
+    # about a second of CPU (lazy imports), more than a whole cycle of training on digits.
+    bufs = {name: torch.zeros_like(params[name]) for name in masks}
     g = torch.Generator().manual_seed(cfg.seed)
     n = len(y)
     for step in range(cfg.steps):
         idx = torch.randint(0, n, (min(cfg.batch, n),), generator=g).to(dev) if cfg.batch < n else slice(None)
-        opt.zero_grad(set_to_none=False)
+        for p in trainable:
+            p.grad = None
         loss = spec.loss(model, x[idx], y[idx])
         loss.backward()
-        for name, m in masks.items():
-            params[name].grad.mul_(m)
-        opt.step()
+        with torch.no_grad():
+            for name, m in masks.items():
+                p = params[name]
+                bufs[name].mul_(MOMENTUM).add_(p.grad.mul_(m))
+                p.sub_(bufs[name], alpha=cfg.lr)
         if on_step is not None:
             on_step(step)
     out = {}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Callable
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
