@@ -45,14 +45,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     s.add_argument("--miners", type=int, help="number of miner processes (default 3)")
     s.add_argument("--cycle-seconds", type=float, help="length of a training cycle, so about one block"
                    " per S seconds (default 10)")
-    s.add_argument("--early-close", action="store_true", default=None,
+    s.add_argument("--early-close", action=argparse.BooleanOptionalAction, default=None,
                    help="close each cycle as soon as every miner has answered (blocks as fast as training)")
     s.add_argument("--rpc-port", type=int, help="node JSON-RPC port (default 18643)")
     s.add_argument("--zmq-port", type=int, help="node ZMQ port, every topic (default 28643)")
     s.add_argument("--sidecar-port", type=int, help="coordinator HTTP port (default 18550)")
     s.add_argument("--sidecar-zmq-port", type=int, help="coordinator ZMQ port (default 28550)")
     s.add_argument("--train", help="training hints for miners, JSON (default: the coordinator's)")
-    s.add_argument("--node-generate", action="store_true", default=None,
+    s.add_argument("--node-generate", action=argparse.BooleanOptionalAction, default=None,
                    help="give the node the coordinator's private key so generatetoaddress works "
                         "(testing; such blocks skip training)")
     mode = s.add_mutually_exclusive_group()
@@ -71,6 +71,12 @@ def start_config(args: argparse.Namespace, saved: NetConfig | None) -> NetConfig
     return dataclasses.replace(base, **given)
 
 
+def tool(name: str) -> str:
+    """How to invoke one of our console scripts: the one next to this interpreter (the venv's)."""
+    path = Path(sys.executable).parent / name
+    return str(path) if path.exists() else name
+
+
 def miner_names(net: Network) -> dict[str, str]:
     names = {}
     for i in range(net.cfg.miners):
@@ -82,7 +88,7 @@ def miner_names(net: Network) -> dict[str, str]:
 def describe(net: Network) -> list[str]:
     cfg, lay = net.cfg, net.layout
     return [f"network directory   {lay.root}",
-            f"node RPC            {cfg.rpc_url}  (potc-cli -datadir={lay.node_dir} getblockchaininfo)",
+            f"node RPC            {cfg.rpc_url}  ({tool('potc-cli')} -datadir={lay.node_dir} getblockchaininfo)",
             f"node ZMQ            {cfg.zmq_endpoint}",
             f"coordinator         {cfg.sidecar_url}/v1/status  (audit logs: /v1/audit/<cycle>)",
             f"logs                {lay.logs_dir}/  (node.log, sidecar.log, miner0.log, ...;"
@@ -135,11 +141,14 @@ def cmd_start(args: argparse.Namespace) -> int:
         for line in describe(net):
             out(line)
         if args.detach:
-            out(f"running. watch: potc-net watch --datadir {net.layout.root}")
-            out(f"         status: potc-net status --datadir {net.layout.root}")
-            out(f"         stop: potc-net stop --datadir {net.layout.root}")
+            net_cmd = tool("potc-net")
+            out("running in the background.")
+            out(f"watch:  {net_cmd} watch --datadir {net.layout.root}")
+            out(f"status: {net_cmd} status --datadir {net.layout.root}")
+            out(f"stop:   {net_cmd} stop --datadir {net.layout.root}")
             return 0
-        out("running; one line per training cycle below. Ctrl-C stops the network.")
+        out(f"running; one line per training cycle below. Ctrl-C (or {tool('potc-net')} stop"
+            f" --datadir {net.layout.root}) stops the network.")
         watch(net, lambda: stop.flag)
     except KeyboardInterrupt:
         pass

@@ -281,7 +281,7 @@ def test_potc_net_detach_status_stop(tmp_path):
                  *port_args(ports))
     try:
         assert r.returncode == 0, r.stderr + r.stdout
-        assert f"potc-net stop --datadir {a}" in r.stdout
+        assert re.search(rf"^stop: +\S*potc-net stop --datadir {re.escape(str(a))}$", r.stdout, re.M), r.stdout
         assert set(pids_of(a)) == {"node", "sidecar", "miner0", "miner1", "miner2"}
         # status, until a few training blocks exist
         end = time.monotonic() + 120
