@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rpc-user")
     p.add_argument("--rpc-password")
     p.add_argument("--rpc-cookie", type=Path)
-    p.add_argument("--task", default="digits", choices=["digits", "teacher"])
+    p.add_argument("--task", default="digits", help='digits, teacher, or "package.module:factory"')
     p.add_argument("--task-args", default="{}", help="JSON keyword arguments for the task")
     p.add_argument("--cycle-seconds", type=float, default=10.0)
     p.add_argument("--heldout-size", type=int, default=300)

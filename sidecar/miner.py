@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -184,9 +185,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--stats-file", type=Path)
+    p.add_argument("--import", dest="imports", action="append", default=[],
+                   help="module to import first (registers a custom task's ModelSpec)")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s miner %(levelname)s %(message)s")
+    for module in args.imports:
+        importlib.import_module(module)
     torch.set_num_threads(args.threads)
     key = load_or_create_key(args.key_file)
     m = Miner(args.url, key, payout_script(args, key), json.loads(args.train), quiet=args.quiet,

@@ -153,3 +153,13 @@ def test_signatures_and_key_file(tmp_path):
     (tmp_path / "bad").write_text("zz")
     with pytest.raises(ValueError):
         load_or_create_key(tmp_path / "bad")
+
+
+def test_custom_task_by_module_path():
+    from sidecar.tasks import make_task
+
+    task = make_task("sidecar.tasks.teacher:TeacherStudentTask", d_in=8, width=16, depth=1, d_out=2, segments=4,
+                     shards=2, shard_size=16)
+    assert task.num_shards() == 2 and len(task.spec.segments()) == 4
+    with pytest.raises(TypeError):
+        make_task("sidecar.tasks.teacher:TeacherStudentSpec")
