@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from regtest.harness import procs
 from regtest.harness.clients import ClientError, NodeClient, SidecarClient
@@ -127,7 +127,8 @@ class Network:
         self.started.append(p)
         return p
 
-    def _wait(self, what: str, proc_list: list[Proc], ready, timeout: float = START_TIMEOUT) -> None:
+    def _wait(self, what: str, proc_list: list[Proc], ready: Callable[[], bool],
+              timeout: float = START_TIMEOUT) -> None:
         """Poll `ready()` until true; fail early (with the log's tail) if a process exits."""
         end = time.monotonic() + timeout
         while True:

@@ -105,9 +105,9 @@ _children: dict[int, subprocess.Popen] = {}
 
 
 def reap() -> None:
-    for pid, p in list(_children.items()):
-        if p.poll() is not None:
-            del _children[pid]
+    """Collect the exit status of ended children (kept for exit_code)."""
+    for p in _children.values():
+        p.poll()
 
 
 def exit_code(proc: Proc) -> int | None:

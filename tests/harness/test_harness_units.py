@@ -171,3 +171,15 @@ def test_progress_line_fields_and_format():
     assert "verified  2 (1 rejected)" in text
     assert "held-out loss 0.5235 -> 0.4010  accuracy  91.2%" in text
     assert text.endswith(f"block {'ab' * 32}  (NOT in the node's chain)")
+
+
+def test_a_process_failing_at_start_up_is_reported_with_its_log(tmp_path):
+    ports = [procs_free_port() for _ in range(4)]
+    net = Network(tmp_path / "net", NetConfig(rpc_port=ports[0], zmq_port=ports[1], sidecar_port=ports[2],
+                                              sidecar_zmq_port=ports[3]))
+    net.prepare()
+    (net.layout.node_dir / "regtest").write_text("a file where the chain directory should be")
+    with pytest.raises(NetworkError, match=r"node exited during start-up \(status 1\)") as e:
+        net.start()
+    assert "Error:" in str(e.value) and str(net.layout.log("node")) in str(e.value)
+    assert net.recorded() == []  # start() cleaned up after itself
