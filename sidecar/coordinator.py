@@ -90,6 +90,8 @@ class Coordinator:
         self.cycle: CycleRow | None = None
         self.verifier: CycleVerifier | None = None
         self.assign: dict[bytes, tuple[int, int]] = {}
+        self.answered: set[bytes] = set()
+        self.verified_count = 0
         self.tip: Tip | None = None
         self.changed = asyncio.Condition()
         self.lock = asyncio.Lock()          # one verification / close at a time
@@ -146,6 +148,9 @@ class Coordinator:
     def _activate(self, row: CycleRow) -> None:
         self.cycle = row
         self.assign = self.store.assignments(row.id)
+        subs = self.store.submissions(row.id)
+        self.answered = {s["miner"] for s in subs if s["status"] != "pending"}
+        self.verified_count = sum(1 for s in subs if s["status"] == "verified")
         blob = self.store.read_checkpoint(row.base_model)
         assert blob is not None, "checkpoint missing"
         state, _ = wire.decode(blob, max_tensors=10_000)
@@ -295,6 +300,7 @@ class Coordinator:
                 m = await asyncio.to_thread(self.verifier.verify, sub, a)
             except Rejected as r:
                 self.store.finish_submission(c.id, xonly, "rejected", r.code, r.message)
+                self.answered.add(xonly)
                 raise
             finally:
                 self.cpu_verify += time.process_time() - t0
@@ -304,17 +310,15 @@ class Coordinator:
                         "alignment": m.alignment, "update": m.update_hash}
             self.store.finish_submission(c.id, xonly, "verified", None, None, measured,
                                          wire.encode(sub.tensors))
+            self.answered.add(xonly)
+            self.verified_count += 1
         if self.cfg.early_close and self._all_answered():
             self.wake.set()
         return {"status": "verified", "cycle": c.id, "trained": m.trained}
 
     def _all_answered(self) -> bool:
-        c = self.cycle
-        if c is None:
-            return False
-        subs = self.store.submissions(c.id)
-        done = {s["miner"] for s in subs if s["status"] != "pending"}
-        return bool(self.assign) and set(self.assign) <= done and any(s["status"] == "verified" for s in subs)
+        """Every assigned miner has had its submission judged, and at least one verified."""
+        return bool(self.assign) and set(self.assign) <= self.answered and self.verified_count > 0
 
     # --- closing --------------------------------------------------------------------------------
     async def run(self) -> None:

@@ -31,6 +31,12 @@ REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
 
 
+def script(name: str, module: str) -> list[str]:
+    """The installed console script when there is one, else the same entry point via -m."""
+    exe = Path(PY).parent / name
+    return [str(exe)] if exe.exists() else [PY, "-m", module]
+
+
 def get(url: str) -> bytes:
     with request.urlopen(url, timeout=30) as r:
         return r.read()
@@ -53,14 +59,14 @@ class Network:
         self.start_sidecar()
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.miners = [subprocess.Popen(
-            [PY, "-m", "sidecar.miner", "--url", self.url, "--key-file", str(tmp / f"miner{i}.key")],
+            [*script("potc-miner", "sidecar.miner"), "--url", self.url, "--key-file", str(tmp / f"miner{i}.key")],
             cwd=REPO, env=env, stdout=open(tmp / f"miner{i}.log", "w"), stderr=subprocess.STDOUT)
             for i in range(miners)]
 
     def start_sidecar(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.sidecar = subprocess.Popen(
-            [PY, "-m", "sidecar.cli", "--datadir", str(self.datadir), "--port", str(self.port),
+            [*script("potc-sidecar", "sidecar.cli"), "--datadir", str(self.datadir), "--port", str(self.port),
              "--zmq-node", self.node_ep, "--zmq-pub", self.pub_ep, "--cycle-seconds", str(self.cycle_seconds)],
             cwd=REPO, env=env, stdout=open(self.tmp / "sidecar.log", "a"), stderr=subprocess.STDOUT)
 
