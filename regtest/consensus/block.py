@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from regtest.consensus.hashes import hash_to_hex, sha256d
+from regtest.consensus.script import push_int
 from regtest.consensus.serialize import (
     ByteReader,
     DeserializationError,
@@ -207,33 +208,9 @@ def witness_commitment_output(witness_root: bytes, reserved_value: bytes = bytes
 
 
 # --- BIP34 coinbase height --------------------------------------------------------------------
-def encode_script_num(n: int) -> bytes:
-    """Minimal CScriptNum encoding (little-endian sign-magnitude)."""
-    if n == 0:
-        return b""
-    neg = n < 0
-    a = -n if neg else n
-    out = bytearray()
-    while a:
-        out.append(a & 0xFF)
-        a >>= 8
-    if out[-1] & 0x80:
-        out.append(0x80 if neg else 0)
-    elif neg:
-        out[-1] |= 0x80
-    return bytes(out)
-
-
 def bip34_height_script(height: int) -> bytes:
     """The script `CScript() << height`: OP_0, OP_1..OP_16, or a minimal number push."""
-    if height == 0:
-        return b"\x00"
-    if 1 <= height <= 16:
-        return bytes((0x50 + height,))
-    if height == -1:
-        return b"\x4f"
-    data = encode_script_num(height)
-    return bytes((len(data),)) + data
+    return push_int(height)
 
 
 def decode_bip34_height(script_sig: bytes) -> int | None:
