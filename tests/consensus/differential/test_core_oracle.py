@@ -64,4 +64,4 @@ def test_core_oracle_reproduces_script_tests() -> None:
             wrong.append(row)
         checked += 1
     assert not wrong, wrong[:5]
-    assert checked > 900, checked
+    assert checked > 700, checked
