@@ -11,15 +11,12 @@ import json
 import sys
 
 from regtest.consensus.script_error import ScriptError
-from regtest.consensus.script_flags import ScriptFlags
+from regtest.consensus.script_flags import MANDATORY_FLAGS, STANDARD_FLAGS, ScriptFlags, parse_flags
 from regtest.consensus.serialize import DeserializationError
 from regtest.consensus.transaction import MAX_MONEY, Transaction, TxOut
 from regtest.consensus.verify import PrecomputedTxData, check_input
 
-FLAG_PRESETS = {
-    "consensus": "P2SH,DERSIG,NULLDUMMY,CHECKLOCKTIMEVERIFY,CHECKSEQUENCEVERIFY,WITNESS,TAPROOT",
-    "none": "",
-}
+FLAG_PRESETS = {"consensus": MANDATORY_FLAGS, "standard": STANDARD_FLAGS, "none": ScriptFlags.NONE}
 
 
 def parse_spent_output(text: str) -> TxOut:
@@ -40,9 +37,9 @@ def parse_spent_output(text: str) -> TxOut:
     return TxOut(amount, script)
 
 
-def parse_flags(text: str) -> ScriptFlags:
-    names = FLAG_PRESETS.get(text, text)
-    return ScriptFlags.from_names(names)
+def flags_from_text(text: str) -> ScriptFlags:
+    preset = FLAG_PRESETS.get(text)
+    return ScriptFlags(preset) if preset is not None else parse_flags(text)
 
 
 def verify(tx_hex: str, spent: list[TxOut], flags: ScriptFlags) -> dict:
@@ -70,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--flags",
         default="consensus",
-        help="comma-separated script verification flags (Core's names), or 'consensus' / 'none'",
+        help="comma-separated script verification flags (Core's names), or 'consensus' (default), "
+        "'standard' (mempool policy) or 'none'",
     )
     args = ap.parse_args(argv)
     try:
-        flags = parse_flags(args.flags)
+        flags = flags_from_text(args.flags)
         report = verify(args.tx, [parse_spent_output(s) for s in args.spent], flags)
     except (ValueError, DeserializationError) as e:
         print(f"error: {e}", file=sys.stderr)
