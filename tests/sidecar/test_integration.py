@@ -79,6 +79,18 @@ class Network:
             assert self.sidecar.poll() is None, (self.tmp / "sidecar.log").read_text()[-3000:]
             time.sleep(0.2)
 
+    def wait_miners(self, n: int, timeout: float) -> None:
+        end = time.time() + timeout
+        while True:
+            try:
+                if json.loads(get(f"{self.url}/v1/status"))["miners"] >= n:
+                    return
+            except OSError:
+                pass
+            if time.time() > end:
+                raise AssertionError(f"fewer than {n} miners registered after {timeout}s")
+            time.sleep(0.2)
+
     def stop(self) -> None:
         for p in self.miners + [self.sidecar]:
             if p is not None and p.poll() is None:
@@ -113,8 +125,10 @@ def check_chain(net: Network) -> list[dict]:
 def test_coordinator_and_four_miner_processes(tmp_path):
     net = Network(tmp_path)
     try:
-        net.wait_height(12, timeout=300)
+        net.wait_miners(4, timeout=240)
+        net.wait_height(net.node.height + 10, timeout=300)
         logs = check_chain(net)
+        assert max(len(lg["contributions"]) for lg in logs) == 4
         assert not net.node.rejected
         winners = [lg["contributions"][lg["winner"]]["miner"] for lg in logs if lg["winner"] is not None]
         assert len(winners) >= 5
