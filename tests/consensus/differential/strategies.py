@@ -223,6 +223,17 @@ def push_only_scripts(draw: st.DrawFn, max_items: int = 6) -> bytes:
     return b"".join(draw(st.lists(st.one_of(push_items(), small_ints), max_size=max_items)))
 
 
+#: Small numbers, minimally pushed: inputs that arithmetic and stack ops can actually consume.
+numeric_pushes = st.one_of(
+    small_ints, st.integers(-300, 300).map(lambda n: push_data(encode_num(n)) if n else b"\x00")
+)
+
+
+@st.composite
+def numeric_scripts(draw: st.DrawFn, max_items: int = 8) -> bytes:
+    return b"".join(draw(st.lists(numeric_pushes, min_size=2, max_size=max_items)))
+
+
 @st.composite
 def stack_items(draw: st.DrawFn, max_items: int = 6) -> tuple[bytes, ...]:
     """Witness stack elements: numbers, booleans in odd encodings, occasional larger blobs."""

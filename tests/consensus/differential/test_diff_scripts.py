@@ -20,6 +20,7 @@ from tests.consensus.differential.harness import differential
 from tests.consensus.differential.strategies import (
     flags,
     keys,
+    numeric_scripts,
     push_only_scripts,
     random_scripts,
     random_tapscripts,
@@ -42,12 +43,13 @@ def random_script_cases(draw: st.DrawFn) -> Case:
         # with a trailing OP_1 the verdict says exactly whether the random part ran cleanly
         script += b"\x51"
         label += "/ok-probe"
+    inputs = st.one_of(push_only_scripts(), numeric_scripts())
     if context == "bare":
-        spk, ss, wit = script, draw(push_only_scripts()), ()
+        spk, ss, wit = script, draw(inputs), ()
     elif context == "bare_nonpush_sig":
         spk, ss, wit = draw(random_scripts), script, ()
     elif context == "p2sh":
-        spk, ss, wit = p2sh_script(script), draw(push_only_scripts()) + push_data(script), ()
+        spk, ss, wit = p2sh_script(script), draw(inputs) + push_data(script), ()
     elif context == "p2wsh":
         spk, ss, wit = p2wsh_script(script), b"", draw(stack_items()) + (script,)
     elif context == "p2sh_p2wsh":
