@@ -158,7 +158,7 @@ class Api:
         return web.json_response(res)
 
     async def model(self, request: web.Request) -> web.Response:
-        blob = self.coord.store.read_checkpoint(request.match_info["hash"])
+        blob = self.coord.checkpoint(request.match_info["hash"])
         if blob is None:
             raise ApiError(404, "not-found", "no such checkpoint")
         return web.Response(body=blob, content_type=ST_TYPE)

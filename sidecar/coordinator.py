@@ -91,6 +91,9 @@ class Coordinator:
         self.verifier: CycleVerifier | None = None
         self.assign: dict[bytes, tuple[int, int]] = {}
         self.answered: set[bytes] = set()
+        self._registered: set[bytes] = set()
+        self._shard_blobs: dict[int, bytes] = {}
+        self._checkpoint_cache: tuple[str, bytes] | None = None
         self.verified_count = 0
         self.tip: Tip | None = None
         self.changed = asyncio.Condition()
@@ -225,7 +228,12 @@ class Coordinator:
         return seq
 
     def is_registered(self, xonly: bytes) -> bool:
-        return self.store.miner_payout(xonly) is not None
+        if xonly in self._registered:
+            return True
+        if self.store.miner_payout(xonly) is not None:
+            self._registered.add(xonly)
+            return True
+        return False
 
     def assignment_json(self, xonly: bytes) -> dict[str, Any] | None:
         c = self.cycle
@@ -265,8 +273,11 @@ class Coordinator:
             raise Rejected("wrong-cycle", "no such open cycle", 409)
         if xonly not in self.assign:
             raise Rejected("not-assigned", "no assignment for this miner in this cycle", 403)
-        x, y = self.task.shard(self.assign[xonly][1])
-        return wire.encode({"x": x, "y": y})
+        index = self.assign[xonly][1]
+        if index not in self._shard_blobs:  # shards never change: encode each once
+            x, y = self.task.shard(index)
+            self._shard_blobs[index] = wire.encode({"x": x, "y": y})
+        return self._shard_blobs[index]
 
     # --- submissions ----------------------------------------------------------------------------
     def parse_submission(self, xonly: bytes, blob: bytes) -> Submission:
@@ -308,8 +319,7 @@ class Coordinator:
                         "heldout_before": quantise(m.heldout_before), "heldout_after": quantise(m.heldout_after),
                         "shard_before": quantise(m.shard_before), "shard_after": quantise(m.shard_after),
                         "alignment": m.alignment, "update": m.update_hash}
-            self.store.finish_submission(c.id, xonly, "verified", None, None, measured,
-                                         wire.encode(sub.tensors))
+            self.store.finish_submission(c.id, xonly, "verified", None, None, measured, blob)
             self.answered.add(xonly)
             self.verified_count += 1
         if self.cfg.early_close and self._all_answered():
@@ -465,6 +475,15 @@ class Coordinator:
         return await ParentOnlyTemplateSource().template(c.parent, c.height, c.parent_time)
 
     # --- public reads -----------------------------------------------------------------------------
+    def checkpoint(self, h: str) -> bytes | None:
+        """A checkpoint's bytes; the newest one is kept in memory (every miner fetches it)."""
+        if self._checkpoint_cache is not None and self._checkpoint_cache[0] == h:
+            return self._checkpoint_cache[1]
+        blob = self.store.read_checkpoint(h)
+        if blob is not None and h == self.store.get_meta("current_model"):
+            self._checkpoint_cache = (h, blob)
+        return blob
+
     def audit_log(self, cycle: int) -> dict[str, Any] | None:
         row = self.store.cycle(cycle)
         if row is None:
