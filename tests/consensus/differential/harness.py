@@ -83,8 +83,10 @@ def _differential(
     )
     @given(strategy)
     def run(case: Case) -> None:
-        seen[assert_same_verdict(case)] += 1
+        verdict = assert_same_verdict(case)
+        seen[verdict] += 1
         seen[case.label] += 1
+        seen[(case.label, verdict)] += 1
 
     if sweep_seed is not None:
         run = seed(int(sweep_seed))(run)

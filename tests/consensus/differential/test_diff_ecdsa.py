@@ -63,6 +63,8 @@ def ecdsa_cases(draw: st.DrawFn) -> Case:
         label.append("reordered")
     if dummy:
         label.append("dummy")
+    if hts:
+        label.append(f"ht{hts[0]:02x}")
 
     ms = multisig_script(m, pubs)
     if template == "p2pk":
@@ -157,6 +159,9 @@ def test_ecdsa_spends_agree_with_core() -> None:
     seen = differential(ecdsa_cases(), examples=1400, min_valid=300, min_invalid=300)
     for template in SINGLE_KEY + MULTI_KEY:
         assert any(str(k).startswith(template + "/") for k in seen), template
+    valid_labels = [k[0] for k, n in seen.items() if isinstance(k, tuple) and k[1]]
+    for ht in STANDARD_HASHTYPES:  # every hashtype signed and accepted by both engines
+        assert any(f"/ht{ht:02x}" in label for label in valid_labels), hex(ht)
 
 
 def test_segwit_flag_subsets_agree_with_core() -> None:

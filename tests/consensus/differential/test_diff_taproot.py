@@ -256,7 +256,10 @@ def script_path_cases(draw: st.DrawFn) -> Case:
 
 
 def test_taproot_key_path_agrees_with_core() -> None:
-    differential(key_path_cases(), examples=900, min_valid=150, min_invalid=150)
+    seen = differential(key_path_cases(), examples=900, min_valid=150, min_invalid=150)
+    valid_labels = [k[0] for k, n in seen.items() if isinstance(k, tuple) and k[1]]
+    for ht in TAPROOT_HASHTYPES:  # DEFAULT and the six others, accepted by both engines
+        assert any(label.startswith(f"keypath/ht{ht:02x}/") for label in valid_labels), hex(ht)
 
 
 def test_taproot_script_path_agrees_with_core() -> None:
