@@ -180,6 +180,44 @@ def measure(w: Workload, repeats: int) -> tuple[float, float, float]:
     return statistics.median(ours_t), statistics.median(core_t), statistics.median(ratios)
 
 
+def adversarial_leaves() -> dict[str, bytes]:
+    """Cheap-to-build tapscripts that make an interpreter work hard per witness byte (no op
+    limit in tapscript; only the block's weight bounds them)."""
+    from regtest.consensus import script as S
+    from regtest.consensus.script import push_data_raw
+
+    return {
+        "dup/drop x100k": bytes([S.OP_1]) + bytes([S.OP_DUP, S.OP_DROP]) * 100_000,
+        "1 add 1sub x100k": bytes([S.OP_1]) + bytes([S.OP_1, S.OP_ADD, S.OP_1SUB]) * 100_000,
+        "1 if endif x100k": bytes([S.OP_1]) + bytes([S.OP_1, S.OP_IF, S.OP_ENDIF]) * 100_000,
+        "520B dup sha256 drop x30k": push_data_raw(b"\x01" * 520)
+        + bytes([S.OP_DUP, S.OP_SHA256, S.OP_DROP]) * 30_000,
+    }
+
+
+def run_adversarial() -> None:
+    """Time per input for each adversarial leaf, both engines, and the projection to a block
+    whose 4,000,000 weight units are all such witness bytes (1 WU per witness byte)."""
+    from regtest.testing.keys import Key
+    from regtest.testing.txgen import TAPROOT_LEAF_TAPSCRIPT, build_case, simple_shape, taproot_output
+
+    print()
+    print(f"{'adversarial tapscript':<28}{'bytes':>8}{'ours ms':>9}{'core ms':>9}{'ratio':>7}{'ours s/4MWU':>13}")
+    for name, leaf in adversarial_leaves().items():
+        out = taproot_output(Key(7), [(TAPROOT_LEAF_TAPSCRIPT, leaf)])
+        case = build_case(
+            simple_shape(), out.script_pubkey, 1000,
+            lambda tx, spent: (b"", (leaf, out.control_blocks[0])), FLAGS, name,
+        )
+        w = load([(case.tx, case.spent)])
+        check_all_valid(w)
+        ours, core, ratio = measure(w, 3)
+        print(
+            f"{name:<28}{len(leaf):>8}{ours * 1e3:>9.1f}{core * 1e3:>9.2f}{ratio:>7.1f}"
+            f"{ours * 4_000_000 / len(leaf):>13.1f}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--txs", type=int, default=150, help="transactions per workload")
@@ -187,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile our engine on the mix")
     ap.add_argument("--keep-caches", action="store_true", help="let our pubkey caches persist across runs")
+    ap.add_argument("--adversarial", action="store_true", help="also time worst-case tapscripts")
     args = ap.parse_args(argv)
     global KEEP_CACHES
     KEEP_CACHES = args.keep_caches
@@ -217,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{ours * 1e6:>9.1f}{core * 1e6:>9.1f}{ratio:>7.2f}"
         )
     print("ratio = median over rounds of our time / Core time (targets: <= 1.0 on the mix, <= 1.5 per type)")
+
+    if args.adversarial:
+        run_adversarial()
 
     if args.profile:
         import cProfile
