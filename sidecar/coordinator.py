@@ -91,6 +91,7 @@ class Coordinator:
         self.verifier: CycleVerifier | None = None
         self.assign: dict[bytes, tuple[int, int]] = {}
         self.answered: set[bytes] = set()
+        self.claimed: set[bytes] = set()
         self._registered: set[bytes] = set()
         self._shard_blobs: dict[int, bytes] = {}
         self._checkpoint_cache: tuple[str, bytes] | None = None
@@ -153,6 +154,7 @@ class Coordinator:
         self.assign = self.store.assignments(row.id)
         subs = self.store.submissions(row.id)
         self.answered = {s["miner"] for s in subs if s["status"] != "pending"}
+        self.claimed = {s["miner"] for s in subs}
         self.verified_count = sum(1 for s in subs if s["status"] == "verified")
         blob = self.store.read_checkpoint(row.base_model)
         assert blob is not None, "checkpoint missing"
@@ -298,8 +300,11 @@ class Coordinator:
                            "the cycle is closed" if late else f"no open cycle {sub.cycle}", 409)
         if xonly not in self.assign:
             raise Rejected("not-assigned", "no assignment for this miner in this cycle", 403)
-        if not self.store.claim_submission(c.id, xonly):
+        # The slot is taken in memory at once (concurrent duplicates lose) and made durable with the
+        # verdict; a crash in between loses only an unanswered submission.
+        if xonly in self.claimed:
             raise Rejected("duplicate-submission", "one submission per miner per cycle", 409)
+        self.claimed.add(xonly)
         seg, sh = self.assign[xonly]
         a = Assignment(xonly, self.segments[seg], sh)
         async with self.lock:

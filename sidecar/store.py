@@ -133,21 +133,15 @@ class Store:
         return None if row is None else _cycle(row)
 
     # --- submissions ----------------------------------------------------------------------------
-    def claim_submission(self, cycle: int, miner: bytes) -> bool:
-        """Take the miner's one submission slot for the cycle; False if already taken."""
-        with self.tx():
-            cur = self.db.execute("INSERT OR IGNORE INTO submissions(cycle, miner, status, at) VALUES(?,?,?,?)",
-                                  (cycle, miner, "pending", time.time()))
-        return cur.rowcount == 1
-
     def finish_submission(self, cycle: int, miner: bytes, status: str, code: str | None = None,
                           message: str | None = None, measured: dict | None = None,
                           delta: bytes | None = None) -> None:
+        """Record the verdict on a submission (one transaction; replaces a claim row if any)."""
         with self.tx():
-            self.db.execute("UPDATE submissions SET status=?, code=?, message=?, measured=?, delta=? "
-                            "WHERE cycle=? AND miner=?",
-                            (status, code, message, None if measured is None else json.dumps(measured),
-                             delta, cycle, miner))
+            self.db.execute("INSERT OR REPLACE INTO submissions(cycle, miner, status, code, message, measured, "
+                            "delta, at) VALUES(?,?,?,?,?,?,?,?)",
+                            (cycle, miner, status, code, message,
+                             None if measured is None else json.dumps(measured), delta, time.time()))
 
     def submissions(self, cycle: int) -> list[dict[str, Any]]:
         out = []
