@@ -3,7 +3,7 @@
 Signed endpoints carry X-Potc-Key (x-only key, hex) and X-Potc-Sig (BIP340 signature, hex) over
 request_digest(method, path, body).  Errors are JSON: {"error": {"code": ..., "message": ...}}.
 
-  POST /v1/register        {"payout": hex script}                  proof of key possession
+  POST /v1/register        {"payout": hex script} or {"address": regtest address}   proof of key possession
   POST /v1/assignment      {"after": cycle, "wait": seconds}       long-poll for the next assignment
   POST /v1/shard           {"cycle": n}                            the assigned shard (safetensors)
   POST /v1/submit          safetensors body with metadata          one update per cycle
@@ -18,6 +18,8 @@ import json
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
+
+from regtest.consensus.address import REGTEST_PREFIXES, decode_address
 
 from .coordinator import Coordinator
 from .crypto import SignatureError, parse_hex, request_digest, verify
@@ -120,6 +122,11 @@ class Api:
         key = authenticate(request, body)
         v = parse_json(body)
         payout_hex = v.get("payout")
+        if isinstance(v.get("address"), str):
+            try:
+                payout_hex = decode_address(v["address"], REGTEST_PREFIXES).script_pubkey.hex()
+            except ValueError as e:
+                raise ApiError(400, "bad-address", str(e)) from None
         try:
             payout = bytes.fromhex(payout_hex) if isinstance(payout_hex, str) else None
         except ValueError:

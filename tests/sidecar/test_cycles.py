@@ -90,3 +90,40 @@ def test_store_refuses_second_certificate(tmp_path):
     assert s.certificate_for(parent, 5) == (1, b"cert1", b"block1")
     assert s.cycle(2).state == "open"                      # the failed seal left nothing behind
     s.close()
+
+
+def test_register_with_address_and_errors(tmp_path):
+    import json as _json
+    from urllib import error, request
+
+    from regtest.consensus.address import encode_segwit
+
+    h = Harness(digits_config(tmp_path / "c"))
+    try:
+        k = Key.generate()
+        prog = bytes(range(20))
+
+        def reg(payload: dict) -> tuple[int, dict]:
+            body = _json.dumps(payload).encode()
+            req = request.Request(h.url + "/v1/register", data=body, method="POST",
+                                  headers=k.sign_request("POST", "/v1/register", body))
+            try:
+                with request.urlopen(req, timeout=30) as r:
+                    return r.status, _json.loads(r.read())
+            except error.HTTPError as e:
+                return e.code, _json.loads(e.read())
+
+        st, js = reg({"address": encode_segwit("bcrt", 0, prog)})
+        assert st == 200 and js["miner"] == k.xonly.hex()
+        assert h.coord.store.miner_payout(k.xonly) == b"\x00\x14" + prog
+        st, js = reg({"address": "bc1qnotregtest"})
+        assert (st, js["error"]["code"]) == (400, "bad-address")
+        st, js = reg({"payout": "6a00"})                 # OP_RETURN cannot be paid
+        assert (st, js["error"]["code"]) == (400, "bad-payout")
+        try:
+            request.urlopen(h.url + "/v1/audit/999", timeout=30)
+            raise AssertionError("expected 404")
+        except error.HTTPError as e:
+            assert e.code == 404 and _json.loads(e.read())["error"]["code"] == "not-found"
+    finally:
+        h.stop()
