@@ -204,7 +204,7 @@ class Coordinator:
         if tip.height is None:
             h = self.sealed_heights.get(tip.hash)
             if h is None:
-                log.warning("tip %s of unknown height (no rawblock): ignored", hash_to_hex(tip.hash))
+                log.debug("hashblock %s of unknown height: waiting for its rawblock", hash_to_hex(tip.hash))
                 return
             tip = Tip(tip.hash, h, tip.time, tip.block)
         if tip.time is None:
