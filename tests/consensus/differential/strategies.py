@@ -31,10 +31,6 @@ def flags(draw: st.DrawFn) -> int:
     return f
 
 
-def flags_with(required: int) -> st.SearchStrategy[int]:
-    return flags().map(lambda f: f | required)
-
-
 keys = st.integers(1, N - 1).map(Key) | st.integers(1, 50).map(lambda i: Key(i * 0x1234567 + 11))
 
 u32 = st.integers(0, 0xFFFFFFFF)
