@@ -30,9 +30,21 @@ log = logging.getLogger("potc")
 
 register_option("coordinatorpubkey", "Coordinator x-only public key (hex) that certificates must be signed with")
 register_option("rpcservertimeout", "Accepted for compatibility (ignored)")
+register_option(
+    "par",
+    "Script verification processes, this one included (0 = one per core, <0 = leave that many cores free)",
+)
 
 _OWN_FILES = {"debug.log", "potcd.pid", ".cookie", ".cookie.tmp", ".lock"}
 SHUTDOWN_DELAY = 0.1  # lets the `stop` reply leave before the server closes
+
+
+def script_workers(settings: Settings) -> int:
+    """Worker processes besides this one, from bitcoind's -par semantics."""
+    par = settings.get_int("par", 0)
+    cores = os.cpu_count() or 1
+    total = cores if par == 0 else cores + par if par < 0 else par
+    return max(0, min(total, 16) - 1)
 
 
 class _UTCFormatter(logging.Formatter):
@@ -199,7 +211,7 @@ class Node:
 
         chain_dir = self.settings.chain_dir
         fresh = not any(p.name not in _OWN_FILES for p in chain_dir.iterdir())
-        cs = Chainstate.open(str(chain_dir), self.ctx.params)
+        cs = Chainstate.open(str(chain_dir), self.ctx.params, script_workers=script_workers(self.settings))
         self.ctx.chainstate = cs
         if self.settings.get_bool("txindex"):
             from regtest.node.txindex import TxIndex
