@@ -15,6 +15,7 @@ from regtest.consensus.address import (
     script_to_address,
     witness_script,
 )
+from regtest.consensus.crypto import is_valid_signature_encoding
 from regtest.consensus.hashes import hash160, hash_to_hex, sha256
 from regtest.consensus.transaction import Transaction
 from regtest.node.rpc.jsonfmt import amount
@@ -55,24 +56,6 @@ def _script_num(data: bytes) -> int:
     return v
 
 
-def _is_der_signature(sig: bytes) -> bool:
-    """BIP66 strict DER (with the trailing hashtype byte), as Core's IsValidSignatureEncoding."""
-    n = len(sig)
-    if n < 9 or n > 73 or sig[0] != 0x30 or sig[1] != n - 3:
-        return False
-    len_r = sig[3]
-    if 5 + len_r >= n:
-        return False
-    len_s = sig[5 + len_r]
-    if len_r + len_s + 7 != n:
-        return False
-    if sig[2] != 0x02 or len_r == 0 or sig[4] & 0x80 or (len_r > 1 and sig[4] == 0 and not sig[5] & 0x80):
-        return False
-    if sig[len_r + 4] != 0x02 or len_s == 0 or sig[len_r + 6] & 0x80:
-        return False
-    return not (len_s > 1 and sig[len_r + 6] == 0 and not sig[len_r + 7] & 0x80)
-
-
 def script_to_asm(script: bytes, sighash_decode: bool = False) -> str:
     """Core's ScriptToAsmStr: small pushes as numbers, others hex, opcodes by name."""
     out: list[str] = []
@@ -98,7 +81,7 @@ def script_to_asm(script: bytes, sighash_decode: bool = False) -> str:
             pc += size
             if size <= 4:
                 out.append(str(_script_num(data)))
-            elif sighash_decode and not unspendable and _is_der_signature(data) and data[-1] in _SIGHASH_NAMES:
+            elif sighash_decode and not unspendable and is_valid_signature_encoding(data) and data[-1] in _SIGHASH_NAMES:
                 out.append(data[:-1].hex() + f"[{_SIGHASH_NAMES[data[-1]]}]")
             else:
                 out.append(data.hex())
