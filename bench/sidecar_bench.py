@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 
 from regtest.consensus.params import regtest_params  # noqa: E402
+from regtest.testing.ports import free_port  # noqa: E402
 from sidecar import wire  # noqa: E402
 from sidecar.crypto import Key, load_or_create_key, request_digest, verify  # noqa: E402
 from sidecar.devnode import DevNode  # noqa: E402
@@ -42,13 +43,6 @@ def proc_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url: str) -> dict:

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from regtest.consensus.hashes import hash160
 from regtest.consensus.params import regtest_params
 from regtest.harness import NetConfig, Network
 from regtest.testing.miniwallet import MiniWallet
+from regtest.testing.ports import free_ports
 from sidecar import wire
 from sidecar.audit import audit_cycle
 from sidecar.tasks import DigitsTask
@@ -51,17 +51,6 @@ TXS = 4
 MINER_WINS = 6
 FEE = 2_000
 WAIT = 240.0
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def http_json(url: str) -> dict:

@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from regtest.node.rpc import jsonfmt
+from regtest.testing.ports import free_port  # noqa: F401 - re-exported for the node tests
 
 REPO = Path(__file__).resolve().parents[2]
 COORDINATOR_KEY = "11" * 32
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def potcd_cmd(*args: str) -> list[str]:

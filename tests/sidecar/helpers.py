@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from pathlib import Path
 from typing import Any, Coroutine
@@ -11,15 +10,10 @@ from typing import Any, Coroutine
 from aiohttp import web
 
 from regtest.consensus.block import Block
+from regtest.testing.ports import free_port  # noqa: F401 - used by the sidecar tests
 from sidecar.api import Api
 from sidecar.coordinator import Coordinator, CoordinatorConfig
 from sidecar.zmqio import tip_from_rawblock
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Harness:
