@@ -98,11 +98,6 @@ class ScriptVerifyError(Exception):
             text += f" ({message})"
         super().__init__(text)
 
-    @property
-    def reject_reason(self) -> str:
-        """Core's mempool/block reject string for a script failure."""
-        return f"mandatory-script-verify-flag-failed ({error_string(self.error)})"
-
 
 _ERROR_STRINGS = {
     ScriptError.OK: "No error",
