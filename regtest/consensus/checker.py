@@ -57,6 +57,9 @@ F_DISCOURAGE_TAPROOT_VERSION = int(ScriptFlags.DISCOURAGE_UPGRADABLE_TAPROOT_VER
 F_DISCOURAGE_OP_SUCCESS = int(ScriptFlags.DISCOURAGE_OP_SUCCESS)
 F_DISCOURAGE_PUBKEYTYPE = int(ScriptFlags.DISCOURAGE_UPGRADABLE_PUBKEYTYPE)
 
+#: Any of these makes check_signature_encoding demand BIP66 strict DER of a non-empty signature.
+F_STRICT_DER = F_DERSIG | F_LOW_S | F_STRICTENC
+
 SEQUENCE_FINAL = 0xFFFFFFFF
 SEQUENCE_LOCKTIME_DISABLE_FLAG = 1 << 31
 SEQUENCE_LOCKTIME_TYPE_FLAG = 1 << 22
@@ -107,7 +110,10 @@ class TxChecker:
         # signatures against the same scriptCode and hash type.
         self._sighashes: dict[tuple, bytes | None] = {}
 
-    def check_ecdsa(self, sig: bytes, pubkey: bytes, script_code: bytes, sigversion: int) -> bool:
+    def check_ecdsa(
+        self, sig: bytes, pubkey: bytes, script_code: bytes, sigversion: int, strict_der: bool = False
+    ) -> bool:
+        """CheckECDSASignature; `strict_der` says `sig` already passed the BIP66 encoding check."""
         n = len(pubkey)
         if n != 33 and n != 65:
             return False
@@ -122,6 +128,8 @@ class TxChecker:
             else:
                 msg = legacy_sighash(script_code, self.tx, self.n_in, hash_type, self.txdata)
             self._sighashes[key] = msg
+        if strict_der and FAST_PATHS:
+            return crypto.verify_ecdsa_strict(sig[:-1], pubkey, msg)
         return crypto.verify_ecdsa(sig[:-1], pubkey, msg)
 
     def check_schnorr(self, sig: bytes, pubkey: bytes, sigversion: int, execdata: ExecData) -> None:

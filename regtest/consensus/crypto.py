@@ -17,6 +17,7 @@ _CTX = GLOBAL_CONTEXT.ctx
 _new = ffi.new
 _ec_pubkey_parse = lib.secp256k1_ec_pubkey_parse
 _sig_parse_compact = lib.secp256k1_ecdsa_signature_parse_compact
+_sig_parse_der = lib.secp256k1_ecdsa_signature_parse_der
 _sig_normalize = lib.secp256k1_ecdsa_signature_normalize
 _ecdsa_verify = lib.secp256k1_ecdsa_verify
 _xonly_parse = lib.secp256k1_xonly_pubkey_parse
@@ -240,6 +241,29 @@ def verify_ecdsa(sig_der: bytes, pubkey: bytes, msg32: bytes) -> bool:
     sigobj = _parse_sig_object(sig_der)
     if not sigobj:
         return False
+    _sig_normalize(_CTX, sigobj, sigobj)
+    return bool(_ecdsa_verify(_CTX, sigobj, msg32, pk))
+
+
+def verify_ecdsa_strict(sig_der: bytes, pubkey: bytes, msg32: bytes) -> bool:
+    """verify_ecdsa for a signature already known to be BIP66 strict DER (hash type removed).
+
+    One libsecp256k1 strict-DER parse replaces the lax parser: on such input both yield the
+    same r and s, and where either value overflows the group order both end in a signature
+    that cannot verify (lax: the all-zero substitute; libsecp256k1: that value set to zero).
+    A strict parse failure (not expected) falls back to the lax path.
+    """
+    n = len(pubkey)
+    if n != 33 and n != 65:
+        return False
+    pk = _PUBKEY_CACHE.get(pubkey)
+    if pk is None:
+        pk = _parse_pubkey(pubkey)
+        if pk is None:
+            return False
+    sigobj = _new("secp256k1_ecdsa_signature *")
+    if not _sig_parse_der(_CTX, sigobj, sig_der, len(sig_der)):
+        return verify_ecdsa(sig_der, pubkey, msg32)
     _sig_normalize(_CTX, sigobj, sigobj)
     return bool(_ecdsa_verify(_CTX, sigobj, msg32, pk))
 

@@ -20,6 +20,7 @@ from regtest.consensus.checker import (
     F_MINIMALIF,
     F_NULLDUMMY,
     F_NULLFAIL,
+    F_STRICT_DER,
     SEQUENCE_LOCKTIME_DISABLE_FLAG,
     ExecData,
     ScriptFailure,
@@ -137,7 +138,7 @@ def eval_checksig_pre_tapscript(
             raise ScriptFailure(E.SIG_FINDANDDELETE)
     check_signature_encoding(sig, flags)
     check_pubkey_encoding(pubkey, flags, sigversion)
-    ok = checker.check_ecdsa(sig, pubkey, script_code, sigversion)
+    ok = checker.check_ecdsa(sig, pubkey, script_code, sigversion, bool(flags & F_STRICT_DER))
     if not ok and flags & F_NULLFAIL and sig:
         raise ScriptFailure(E.SIG_NULLFAIL)
     return ok
@@ -198,13 +199,14 @@ def _checkmultisig(
             if found and flags & F_CONST_SCRIPTCODE:
                 raise ScriptFailure(E.SIG_FINDANDDELETE)
 
+    strict_der = bool(flags & F_STRICT_DER)
     success = True
     while success and n_sigs > 0:
         sig = stack[-isig]
         pubkey = stack[-ikey]
         check_signature_encoding(sig, flags)
         check_pubkey_encoding(pubkey, flags, sigversion)
-        if checker.check_ecdsa(sig, pubkey, script_code, sigversion):
+        if checker.check_ecdsa(sig, pubkey, script_code, sigversion, strict_der):
             isig += 1
             n_sigs -= 1
         ikey += 1

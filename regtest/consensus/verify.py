@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from regtest.consensus import checker as _config
 from regtest.consensus.checker import TxChecker
+from regtest.consensus.fastpath import fast_check
 from regtest.consensus.script_verify import verify_script
 from regtest.consensus.script_error import ScriptError, ScriptVerifyError
 from regtest.consensus.sighash import PrecomputedTxData
@@ -36,6 +38,11 @@ def check_input(
         txdata = PrecomputedTxData(tx, spent_outputs)
     spent = spent_outputs[input_index]
     txin = tx.vin[input_index]
+    flags = int(flags)
+    if _config.FAST_PATHS:
+        verdict = fast_check(tx, input_index, txin, spent, flags, txdata)
+        if verdict is not None:
+            return verdict
     checker = TxChecker(tx, input_index, spent.value, txdata)
     return verify_script(txin.script_sig, spent.script_pubkey, txin.witness, flags, checker)
 

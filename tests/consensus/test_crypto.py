@@ -158,3 +158,36 @@ def test_schnorr_and_tweak() -> None:
     assert not check_tap_tweak(out, NUMS_H, None, parity)
     with pytest.raises(ValueError):
         taproot_output_key(bytes(32), None)
+
+
+def _der_bytes(rb: bytes, sb: bytes) -> bytes:
+    body = b"\x02" + bytes([len(rb)]) + rb + b"\x02" + bytes([len(sb)]) + sb
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def test_strict_der_verifier_agrees_with_lax_on_bip66_signatures() -> None:
+    """verify_ecdsa_strict is used once the BIP66 check passed: same verdict as the lax path,
+    including values at or above the group order, zero, and integers wider than 32 bytes."""
+    r, s = _rs(KEY.sign(MSG, hasher=None))
+    pub_c, pub_u = KEY.public_key.format(True), KEY.public_key.format(False)
+    ints = [r, s, ORDER - s, 0, 1, ORDER, ORDER + 1, ORDER - 1, 2**256 - 1, 2**256, 2**300]
+    sigs = [_der(a, b) for a in ints for b in ints]
+    sigs.append(_der_bytes(b"\x01" * 40, s.to_bytes(32, "big")))
+    checked = 0
+    for sig in sigs:
+        if not is_valid_signature_encoding(sig + b"\x01"):
+            continue
+        checked += 1
+        for pub in (pub_c, pub_u, b"\x02" + bytes(32)):
+            assert crypto.verify_ecdsa_strict(sig, pub, MSG) == verify_ecdsa(sig, pub, MSG), sig.hex()
+    assert checked > 100
+    assert crypto.verify_ecdsa_strict(_der(r, s), pub_c, MSG)
+    assert crypto.verify_ecdsa_strict(_der(r, ORDER - s), pub_c, MSG)  # high S normalised
+
+
+@given(st.binary(min_size=8, max_size=72))
+@settings(max_examples=300, deadline=None)
+def test_strict_der_verifier_agrees_with_lax_on_random_encodings(data: bytes) -> None:
+    if is_valid_signature_encoding(data + b"\x01"):
+        pub = KEY.public_key.format()
+        assert crypto.verify_ecdsa_strict(data, pub, MSG) == verify_ecdsa(data, pub, MSG)

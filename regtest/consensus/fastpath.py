@@ -1,0 +1,251 @@
+"""Whole-input fast paths for the common spend templates (P2WPKH, P2PKH, P2TR key path, P2TR
+`<x> CHECKSIG` leaf): the same verdict and error as VerifyScript through the general
+interpreter, without building a checker, a stack or per-opcode dispatch.
+
+Why: block validation spends most of its Python time on these few templates; the generic
+path costs several microseconds of interpreter overhead around each libsecp256k1 call.
+`fast_check` returns None for anything it does not handle, and the caller then runs the
+general engine. Tests compare both paths error for error (checker.FAST_PATHS off/on).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Sequence
+
+from regtest.consensus import crypto
+from regtest.consensus.checker import (
+    E,
+    F_LOW_S,
+    F_NULLFAIL,
+    F_STRICT_DER,
+    F_STRICTENC,
+    F_TAPROOT,
+    F_WITNESS,
+    F_WITNESS_PUBKEYTYPE,
+    RIPEMD160_TEMPLATE,
+    ScriptFailure,
+)
+from regtest.consensus.crypto import (
+    is_compressed_or_uncompressed_pubkey,
+    is_compressed_pubkey,
+    is_defined_hashtype,
+    is_low_s,
+    is_valid_signature_encoding,
+)
+from regtest.consensus.interpreter import cast_to_bool
+from regtest.consensus.script_error import ScriptError
+from regtest.consensus.sighash import (
+    SIGVERSION_TAPROOT,
+    SIGVERSION_TAPSCRIPT,
+    PrecomputedTxData,
+    legacy_sighash,
+    segwit_v0_sighash,
+    taproot_sighash,
+)
+from regtest.consensus.transaction import Transaction, TxIn, TxOut
+
+_sha256 = hashlib.sha256
+_I64 = struct.Struct("<q").pack
+_CTX = crypto._CTX
+_new = crypto._new
+_sig_parse_der = crypto._sig_parse_der
+_sig_normalize = crypto._sig_normalize
+_PUBKEY_CACHE = crypto._PUBKEY_CACHE
+_XONLY_CACHE = crypto._XONLY_CACHE
+_parse_pubkey = crypto._parse_pubkey
+_parse_xonly = crypto._parse_xonly
+_OK = ScriptError.OK
+_SIG_T = "secp256k1_ecdsa_signature *"
+_P2WPKH_HEAD = b"\x19\x76\xa9\x14"  # length-prefixed scriptCode `DUP HASH160 <20>` ...
+_P2WPKH_TAIL = b"\x88\xac"
+
+
+def fast_check(tx: Transaction, n_in: int, txin: TxIn, spent: TxOut, flags: int, txdata: PrecomputedTxData) -> ScriptError | None:
+    """Verdict for input `n_in` when it is one of the handled templates, else None."""
+    spk = spent.script_pubkey
+    n = len(spk)
+    script_sig = txin.script_sig
+    try:
+        if n == 22:
+            if spk[0] == 0 and spk[1] == 20 and not script_sig and flags & F_WITNESS:
+                return _p2wpkh(tx, n_in, txin.witness, spk[2:], spent.value, flags, txdata)
+        elif n == 34:
+            if spk[0] == 0x51 and spk[1] == 32 and not script_sig and flags & F_WITNESS:
+                return _p2tr(n_in, txin.witness, spk[2:], flags, txdata)
+        elif n == 25:
+            if (spk[0] == 0x76 and spk[1] == 0xA9 and spk[2] == 20 and spk[23] == 0x88 and spk[24] == 0xAC):
+                return _p2pkh(tx, n_in, txin, spk, flags, txdata)
+    except ScriptFailure as failure:
+        return failure.error
+    return None
+
+
+# --- ECDSA (legacy / segwit v0 CHECKSIG) --------------------------------------------------------
+def _encoding_checks(sig: bytes, pubkey: bytes, flags: int, witness_v0: bool) -> None:
+    """check_signature_encoding then check_pubkey_encoding, raising the same ScriptFailure."""
+    if sig:
+        if flags & F_STRICT_DER and not is_valid_signature_encoding(sig):
+            raise ScriptFailure(E.SIG_DER)
+        if flags & F_LOW_S and not is_low_s(sig[:-1]):
+            raise ScriptFailure(E.SIG_HIGH_S)
+        if flags & F_STRICTENC and not is_defined_hashtype(sig):
+            raise ScriptFailure(E.SIG_HASHTYPE)
+    if flags & F_STRICTENC and not is_compressed_or_uncompressed_pubkey(pubkey):
+        raise ScriptFailure(E.PUBKEYTYPE)
+    if witness_v0 and flags & F_WITNESS_PUBKEYTYPE and not is_compressed_pubkey(pubkey):
+        raise ScriptFailure(E.WITNESS_PUBKEYTYPE)
+
+
+def _ecdsa(sig: bytes, pubkey: bytes, msg: bytes, flags: int) -> bool:
+    """CheckECDSASignature's verification for a non-empty sig and a 33/65-byte key."""
+    if not flags & F_STRICT_DER:
+        return crypto.verify_ecdsa(sig[:-1], pubkey, msg)
+    # BIP66-valid (checked above): one strict parse of all but the hash-type byte.
+    pk = _PUBKEY_CACHE.get(pubkey)
+    if pk is None:
+        pk = _parse_pubkey(pubkey)
+        if pk is None:
+            return False
+    sigobj = _new(_SIG_T)
+    if not _sig_parse_der(_CTX, sigobj, sig, len(sig) - 1):
+        return crypto.verify_ecdsa(sig[:-1], pubkey, msg)
+    _sig_normalize(_CTX, sigobj, sigobj)
+    return bool(crypto._ecdsa_verify(_CTX, sigobj, msg, pk))
+
+
+def _p2wpkh(
+    tx: Transaction, n_in: int, witness: Sequence[bytes], program: bytes, amount: int, flags: int,
+    txdata: PrecomputedTxData,
+) -> ScriptError:
+    if not cast_to_bool(program):  # the pushed program is the result of the scriptPubKey
+        return E.EVAL_FALSE
+    if len(witness) != 2:
+        return E.WITNESS_PROGRAM_MISMATCH
+    sig, pubkey = witness
+    if len(sig) > 520 or len(pubkey) > 520:
+        return E.PUSH_SIZE
+    h = RIPEMD160_TEMPLATE.copy()
+    h.update(_sha256(pubkey).digest())
+    if h.digest() != program:
+        return E.EQUALVERIFY
+    _encoding_checks(sig, pubkey, flags, True)
+    n = len(pubkey)
+    ok = False
+    if sig and (n == 33 or n == 65):
+        hash_type = sig[-1]
+        if hash_type == 1:
+            head, tail = txdata.bip143_all
+            msg = _sha256(_sha256(b"".join((
+                head, txdata.prevouts[n_in], _P2WPKH_HEAD, program, _P2WPKH_TAIL,
+                _I64(amount), txdata.sequences[n_in], tail,
+            ))).digest()).digest()
+        else:
+            msg = segwit_v0_sighash(b"\x76\xa9\x14" + program + _P2WPKH_TAIL, tx, n_in, hash_type, amount, txdata)
+        ok = _ecdsa(sig, pubkey, msg, flags)
+    if not ok:
+        return E.SIG_NULLFAIL if flags & F_NULLFAIL and sig else E.EVAL_FALSE
+    return _OK
+
+
+def _p2pkh(
+    tx: Transaction, n_in: int, txin: TxIn, spk: bytes, flags: int, txdata: PrecomputedTxData
+) -> ScriptError | None:
+    """scriptSig `<sig> <pubkey>` as two direct pushes (opcodes 1-75, so minimal unless a
+    one-byte item, which is left to the general path) against a P2PKH scriptPubKey."""
+    ss = txin.script_sig
+    end = len(ss)
+    if end < 2:
+        return None
+    n1 = ss[0]
+    if not 2 <= n1 <= 75 or end < n1 + 2:
+        return None
+    n2 = ss[n1 + 1]
+    if not 2 <= n2 <= 75 or end != n1 + n2 + 2:
+        return None
+    sig = ss[1 : 1 + n1]
+    pubkey = ss[n1 + 2 :]
+    h = RIPEMD160_TEMPLATE.copy()
+    h.update(_sha256(pubkey).digest())
+    if h.digest() != spk[3:23]:
+        return E.EQUALVERIFY
+    # FindAndDelete of the signature push in the 25-byte scriptCode: a push of 2+ bytes can
+    # match only if it is at most 25 bytes long; leave those rare cases to the general path.
+    if n1 + 1 <= 25:
+        return None
+    _encoding_checks(sig, pubkey, flags, False)
+    n = len(pubkey)
+    ok = False
+    if n == 33 or n == 65:
+        msg = legacy_sighash(spk, tx, n_in, sig[-1], txdata)
+        ok = _ecdsa(sig, pubkey, msg, flags)
+    if not ok:
+        return E.SIG_NULLFAIL if flags & F_NULLFAIL else E.EVAL_FALSE
+    if flags & F_WITNESS and txin.witness:
+        return E.WITNESS_UNEXPECTED
+    return _OK
+
+
+# --- taproot ------------------------------------------------------------------------------------
+def _schnorr(sig: bytes, pubkey: bytes, n_in: int, sigversion: int, txdata: PrecomputedTxData,
+             leaf_hash: bytes | None) -> ScriptError:
+    """TxChecker.check_schnorr without an annex and with no OP_CODESEPARATOR executed."""
+    n = len(sig)
+    if n == 64:
+        hash_type = 0
+    elif n == 65:
+        hash_type = sig[64]
+        if hash_type == 0:
+            return E.SCHNORR_SIG_HASHTYPE
+        sig = sig[:64]
+    else:
+        return E.SCHNORR_SIG_SIZE
+    msg = taproot_sighash(txdata, n_in, hash_type, sigversion, None, leaf_hash, 0xFFFFFFFF)
+    if msg is None:
+        return E.SCHNORR_SIG_HASHTYPE
+    pk = _XONLY_CACHE.get(pubkey)
+    if pk is None:
+        pk = _parse_xonly(pubkey)
+        if pk is None:
+            return E.SCHNORR_SIG
+    if not crypto._schnorr_verify(_CTX, sig, msg, 32, pk):
+        return E.SCHNORR_SIG
+    return _OK
+
+
+def _p2tr(n_in: int, witness: Sequence[bytes], program: bytes, flags: int,
+          txdata: PrecomputedTxData) -> ScriptError | None:
+    if not cast_to_bool(program):
+        return E.EVAL_FALSE
+    if not flags & F_TAPROOT:
+        return _OK
+    nw = len(witness)
+    if nw == 1:
+        return _schnorr(witness[0], program, n_in, SIGVERSION_TAPROOT, txdata, None)
+    if nw == 3:
+        return _p2tr_checksig_leaf(n_in, witness, program, txdata)
+    return None
+
+
+def _p2tr_checksig_leaf(n_in: int, witness: Sequence[bytes], program: bytes,
+                        txdata: PrecomputedTxData) -> ScriptError | None:
+    """Script path with leaf `<32-byte key> OP_CHECKSIG`, tapscript leaf version, no annex."""
+    from regtest.consensus.witness import tapleaf_hash, verify_taproot_commitment
+
+    sig, script, control = witness
+    if len(script) != 34 or script[0] != 0x20 or script[33] != 0xAC:
+        return None
+    nc = len(control)
+    if nc < 33 or nc > 33 + 32 * 128 or (nc - 33) % 32 or control[0] & 0xFE != 0xC0:
+        return None  # annex, other leaf versions and bad control sizes: general path
+    leaf = tapleaf_hash(0xC0, script)
+    if not verify_taproot_commitment(control, program, leaf):
+        return E.WITNESS_PROGRAM_MISMATCH
+    # No OP_SUCCESSx; one stack item, at most 520 bytes; the push is minimal; the budget
+    # (witness size + 50) always covers one signature check.
+    if len(sig) > 520:
+        return E.PUSH_SIZE
+    if not sig:
+        return E.EVAL_FALSE  # CHECKSIG pushes false
+    return _schnorr(sig, script[1:33], n_in, SIGVERSION_TAPSCRIPT, txdata, leaf)
