@@ -1,0 +1,127 @@
+"""Whole-input fast paths (regtest/consensus/fastpath.py) give exactly the general interpreter's
+error, on valid template spends and on many mutations of them, under several flag sets."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from regtest.consensus import checker as chk
+from regtest.consensus.script_error import ScriptError
+from regtest.consensus.script_flags import ALL_FLAGS, MANDATORY_FLAGS, STANDARD_FLAGS, ScriptFlags
+from regtest.consensus.transaction import Transaction, TxIn, TxOut
+from regtest.consensus.verify import check_input
+from regtest.testing.keys import Key
+from regtest.testing.txgen import (
+    InputSpec,
+    build_signed_tx,
+    p2pkh_input,
+    p2sh_multisig_input,
+    p2tr_key_input,
+    p2tr_script_input,
+    p2wpkh_input,
+)
+
+FLAG_SETS = [
+    int(MANDATORY_FLAGS),
+    int(STANDARD_FLAGS),
+    int(ALL_FLAGS),
+    0,
+    int(ScriptFlags.P2SH),
+    int(ScriptFlags.P2SH | ScriptFlags.WITNESS),
+    int(ScriptFlags.P2SH | ScriptFlags.STRICTENC | ScriptFlags.NULLFAIL),
+    int(ScriptFlags.P2SH | ScriptFlags.LOW_S | ScriptFlags.WITNESS | ScriptFlags.WITNESS_PUBKEYTYPE),
+]
+
+
+def _specs(kind: str, rng: random.Random) -> InputSpec:
+    def key() -> Key:
+        return Key(rng.randrange(1, 2**255))
+
+    hashtypes = (1, 2, 3, 0x81, 0x82, 0x83)
+    if kind == "p2pkh":
+        return p2pkh_input(key(), rng.choice(hashtypes))
+    if kind == "p2wpkh":
+        return p2wpkh_input(key(), rng.choice(hashtypes))
+    if kind == "multisig":
+        n = rng.randint(1, 4)
+        return p2sh_multisig_input([key() for _ in range(n)], rng.randint(1, n), rng.choice(hashtypes))
+    if kind == "p2tr-key":
+        return p2tr_key_input(key(), rng.choice((0,) + hashtypes))
+    return p2tr_script_input(key(), key(), rng.randint(0, 3))
+
+
+def _flip(data: bytes, rng: random.Random) -> bytes:
+    if not data:
+        return b"\x01"
+    i = rng.randrange(len(data))
+    choice = rng.randrange(6)
+    if choice == 0:
+        return data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
+    if choice == 1:
+        return data[:i]
+    if choice == 2:
+        return data + bytes([rng.randrange(256)])
+    if choice == 3:
+        return data[:i] + data[i + 1 :]
+    if choice == 4:
+        return data[:i] + bytes([rng.choice((0x00, 0x01, 0x02, 0x03, 0x4C, 0x50, 0x80, 0x81, 0xC0, 0xAC, 0xFF))]) + data[i + 1 :]
+    return data[:-1] + bytes([rng.choice((0, 1, 2, 3, 4, 0x41, 0x81, 0x83, 0x84))])
+
+
+def _mutate(tx: Transaction, spent: tuple[TxOut, ...], rng: random.Random) -> tuple[Transaction, tuple[TxOut, ...]]:
+    txin = tx.vin[0]
+    what = rng.randrange(7)
+    if what == 0 and txin.script_sig:
+        txin = TxIn(txin.prevout, _flip(txin.script_sig, rng), txin.sequence, txin.witness)
+    elif what in (1, 2) and txin.witness:
+        items = list(txin.witness)
+        j = rng.randrange(len(items))
+        items[j] = _flip(items[j], rng)
+        txin = TxIn(txin.prevout, txin.script_sig, txin.sequence, tuple(items))
+    elif what == 3 and txin.witness:
+        items = list(txin.witness)
+        if rng.random() < 0.5:
+            items.pop(rng.randrange(len(items)))
+        else:
+            items.insert(rng.randrange(len(items) + 1), rng.choice((b"", b"\x50\x01", b"\x01" * 64)))
+        txin = TxIn(txin.prevout, txin.script_sig, txin.sequence, tuple(items))
+    elif what == 4:
+        spk = spent[0].script_pubkey
+        spent = (TxOut(spent[0].value, _flip(spk, rng)),) + spent[1:]
+    elif what == 5:
+        spent = (TxOut(spent[0].value + 1, spent[0].script_pubkey),) + spent[1:]
+    else:
+        extra = b"\x01" if txin.script_sig or rng.random() < 0.5 else b""
+        wit = txin.witness if txin.witness else ((b"\x01",) if rng.random() < 0.5 else ())
+        txin = TxIn(txin.prevout, txin.script_sig + extra if txin.script_sig else extra, txin.sequence, wit)
+    new = Transaction(tx.version, (txin,) + tx.vin[1:], tx.vout, tx.locktime)
+    return new, spent
+
+
+def _both(tx: Transaction, spent: tuple[TxOut, ...], flags: int) -> tuple[ScriptError, ScriptError]:
+    fast = check_input(tx, 0, spent, flags)
+    chk.FAST_PATHS = False
+    try:
+        general = check_input(tx, 0, spent, flags)
+    finally:
+        chk.FAST_PATHS = True
+    return fast, general
+
+
+@pytest.mark.parametrize("kind", ["p2pkh", "p2wpkh", "multisig", "p2tr-key", "p2tr-script"])
+def test_fast_paths_match_general_interpreter(kind: str) -> None:
+    rng = random.Random(f"fastpath-{kind}")
+    outcomes: set[ScriptError] = set()
+    for t in range(25):
+        outputs = (TxOut(1000, b"\x00\x14" + bytes(20)), TxOut(2000, b"\x51\x20" + bytes(range(32))))
+        tx, spent = build_signed_tx([_specs(kind, rng), _specs("p2wpkh", rng)], outputs, seed=t)
+        variants = [(tx, spent)] + [_mutate(tx, spent, rng) for _ in range(12)]
+        for vtx, vspent in variants:
+            for flags in FLAG_SETS:
+                fast, general = _both(vtx, vspent, flags)
+                assert fast == general, (kind, hex(flags), vtx.serialize().hex(), vspent[0])
+                outcomes.add(general)
+        assert _both(tx, spent, int(MANDATORY_FLAGS))[0] is ScriptError.OK
+    assert ScriptError.OK in outcomes and len(outcomes) >= 4, outcomes
