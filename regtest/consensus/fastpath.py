@@ -18,7 +18,10 @@ from regtest.consensus import crypto
 from regtest.consensus.checker import (
     E,
     F_LOW_S,
+    F_NULLDUMMY,
     F_NULLFAIL,
+    F_P2SH,
+    F_CONST_SCRIPTCODE,
     F_STRICT_DER,
     F_STRICTENC,
     F_TAPROOT,
@@ -34,7 +37,8 @@ from regtest.consensus.crypto import (
     is_low_s,
     is_valid_signature_encoding,
 )
-from regtest.consensus.interpreter import cast_to_bool
+from regtest.consensus.interpreter import cast_to_bool, find_and_delete
+from regtest.consensus.script import push_data_raw
 from regtest.consensus.script_error import ScriptError
 from regtest.consensus.sighash import (
     SIGVERSION_TAPROOT,
@@ -74,6 +78,10 @@ def fast_check(tx: Transaction, n_in: int, txin: TxIn, spent: TxOut, flags: int,
         elif n == 34:
             if spk[0] == 0x51 and spk[1] == 32 and not script_sig and flags & F_WITNESS:
                 return _p2tr(n_in, txin.witness, spk[2:], flags, txdata)
+        elif n == 23:
+            if (spk[0] == 0xA9 and spk[1] == 20 and spk[22] == 0x87 and flags & F_P2SH
+                    and script_sig and script_sig[0] == 0):
+                return _p2sh_multisig(tx, n_in, txin, spk, flags, txdata)
         elif n == 25:
             if (spk[0] == 0x76 and spk[1] == 0xA9 and spk[2] == 20 and spk[23] == 0x88 and spk[24] == 0xAC):
                 return _p2pkh(tx, n_in, txin, spk, flags, txdata)
@@ -184,6 +192,111 @@ def _p2pkh(
         return E.SIG_NULLFAIL if flags & F_NULLFAIL else E.EVAL_FALSE
     if flags & F_WITNESS and txin.witness:
         return E.WITNESS_UNEXPECTED
+    return _OK
+
+
+def _p2sh_multisig(
+    tx: Transaction, n_in: int, txin: TxIn, spk: bytes, flags: int, txdata: PrecomputedTxData
+) -> ScriptError | None:
+    """scriptSig `OP_0 <sig>... <redeem>` (exactly m direct pushes of 2-75 bytes, the redeem
+    script pushed minimally) against P2SH, redeem `OP_m <key33|key65>... OP_n CHECKMULTISIG`."""
+    ss = txin.script_sig
+    end = len(ss)
+    sigs: list[bytes] = []
+    pc = 1
+    while True:
+        if pc >= end:
+            return None
+        op = ss[pc]
+        if op < 2 or op > 0x4D:
+            return None
+        if op == 0x4C or op == 0x4D:
+            break
+        if pc + 1 + op == end:
+            break  # a direct push that ends the scriptSig: the redeem script
+        sigs.append(ss[pc + 1 : pc + 1 + op])
+        pc += 1 + op
+        if pc > end:
+            return None
+    if op == 0x4C:
+        if end - pc < 2:
+            return None
+        size = ss[pc + 1]
+        start = pc + 2
+        if size <= 75:
+            return None  # not minimal
+    elif op == 0x4D:
+        if end - pc < 3:
+            return None
+        size = ss[pc + 1] | (ss[pc + 2] << 8)
+        start = pc + 3
+        if size <= 255:
+            return None
+    else:
+        size = op
+        start = pc + 1
+    if start + size != end or size > 520:
+        return None
+    redeem = ss[start:]
+    # the redeem script: OP_m, n key pushes, OP_n, OP_CHECKMULTISIG
+    rn = len(redeem)
+    if rn < 37 or redeem[-1] != 0xAE:
+        return None
+    m = redeem[0] - 0x50
+    n_keys = redeem[-2] - 0x50
+    if not 1 <= m <= 16 or not 1 <= n_keys <= 16 or m > n_keys or len(sigs) != m:
+        return None
+    keys: list[bytes] = []
+    pc = 1
+    stop = rn - 2
+    while pc < stop:
+        op = redeem[pc]
+        if op != 33 and op != 65:
+            return None
+        keys.append(redeem[pc + 1 : pc + 1 + op])
+        pc += 1 + op
+    if pc != stop or len(keys) != n_keys:
+        return None
+    h = RIPEMD160_TEMPLATE.copy()
+    h.update(_sha256(redeem).digest())
+    if h.digest() != spk[2:22]:
+        return E.EVAL_FALSE  # OP_EQUAL pushes false
+    # CHECKMULTISIG (SigVersion::BASE): FindAndDelete every signature push, then match
+    # signatures to keys from the top of the stack down (last signature, last key first).
+    script_code = redeem
+    for sig in reversed(sigs):  # the general path's order: from the top of the stack
+        script_code, found = find_and_delete(script_code, push_data_raw(sig))
+        if found and flags & F_CONST_SCRIPTCODE:
+            return E.SIG_FINDANDDELETE
+    msgs: dict[int, bytes] = {}
+    isig = m - 1
+    ikey = n_keys - 1
+    n_sigs = m
+    remaining = n_keys
+    success = True
+    while success and n_sigs > 0:
+        sig = sigs[isig]
+        pubkey = keys[ikey]
+        _encoding_checks(sig, pubkey, flags, False)
+        ok = False
+        if len(pubkey) in (33, 65):  # always, by the template; CheckECDSASignature's guard
+            hash_type = sig[-1]
+            msg = msgs.get(hash_type)
+            if msg is None:
+                msg = msgs[hash_type] = legacy_sighash(script_code, tx, n_in, hash_type, txdata)
+            ok = _ecdsa(sig, pubkey, msg, flags)
+        if ok:
+            isig -= 1
+            n_sigs -= 1
+        ikey -= 1
+        remaining -= 1
+        if n_sigs > remaining:
+            success = False
+    if not success:
+        # every signature is non-empty, so NULLFAIL fails the spend; the dummy is OP_0
+        return E.SIG_NULLFAIL if flags & F_NULLFAIL else E.EVAL_FALSE
+    if flags & F_WITNESS and txin.witness:
+        return E.WITNESS_UNEXPECTED  # the redeem script is never a witness program
     return _OK
 
 
