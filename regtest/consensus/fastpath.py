@@ -52,6 +52,7 @@ from regtest.consensus.transaction import Transaction, TxIn, TxOut
 
 _sha256 = hashlib.sha256
 _I64 = struct.Struct("<q").pack
+_U32 = struct.Struct("<I").pack
 _CTX = crypto._CTX
 _new = crypto._new
 _sig_parse_der = crypto._sig_parse_der
@@ -314,9 +315,19 @@ def _schnorr(sig: bytes, pubkey: bytes, n_in: int, sigversion: int, txdata: Prec
         sig = sig[:64]
     else:
         return E.SCHNORR_SIG_SIZE
-    msg = taproot_sighash(txdata, n_in, hash_type, sigversion, None, leaf_hash, 0xFFFFFFFF)
-    if msg is None:
-        return E.SCHNORR_SIG_HASHTYPE
+    if hash_type <= 1:
+        # shared prefix from the midstate; then spend type (ext flag, no annex) and the
+        # input index, and for tapscript the leaf hash, key version 0 and no code separator
+        h = txdata.taproot_midstate(hash_type).copy()
+        if leaf_hash is None:
+            h.update(b"\x00" + _U32(n_in))
+        else:
+            h.update(b"\x02" + _U32(n_in) + leaf_hash + b"\x00\xff\xff\xff\xff")
+        msg = h.digest()
+    else:
+        msg = taproot_sighash(txdata, n_in, hash_type, sigversion, None, leaf_hash, 0xFFFFFFFF)
+        if msg is None:
+            return E.SCHNORR_SIG_HASHTYPE
     pk = _XONLY_CACHE.get(pubkey)
     if pk is None:
         pk = _parse_xonly(pubkey)

@@ -47,7 +47,7 @@ class PrecomputedTxData:
 
     __slots__ = (
         "tx", "spent_outputs", "_prevouts", "_sequences", "_outputs", "_bip143", "_bip143_all",
-        "_bip341",
+        "_bip341", "_tap_mid", "_outputs_blob",
     )
 
     def __init__(self, tx: Transaction, spent_outputs: Sequence[TxOut] | None) -> None:
@@ -65,6 +65,8 @@ class PrecomputedTxData:
         self._bip143: tuple[bytes, bytes, bytes] | None = None
         self._bip143_all: tuple[bytes, bytes] | None = None
         self._bip341: tuple[bytes, bytes, bytes, bytes, bytes] | None = None
+        self._tap_mid: dict[int, object] | None = None
+        self._outputs_blob: bytes | None = None
 
     # serialized pieces ---------------------------------------------------------------------
     @property
@@ -91,6 +93,26 @@ class PrecomputedTxData:
             ]
         return o
 
+    @property
+    def outputs_blob(self) -> bytes:
+        """All outputs serialized back to back: cut from the transaction's cached encoding
+        when there is one (the outputs sit just before the lock time), else joined."""
+        blob = self._outputs_blob
+        if blob is None:
+            tx = self.tx
+            raw = tx._cache.get("nowit")
+            if raw is None:
+                blob = b"".join(self.outputs)
+            else:
+                size = 0
+                for out in tx.vout:
+                    n = len(out.script_pubkey)
+                    size += n + (9 if n < 0xFD else 11 if n <= 0xFFFF else 13)
+                end = len(raw) - 4
+                blob = raw[end - size : end]
+            self._outputs_blob = blob
+        return blob
+
     # midstates ----------------------------------------------------------------------------
     @property
     def bip143_all(self) -> tuple[bytes, bytes]:
@@ -113,7 +135,7 @@ class PrecomputedTxData:
             h = self._bip143 = (
                 _dsha(b"".join(self.prevouts)),
                 _dsha(b"".join(self.sequences)),
-                _dsha(b"".join(self.outputs)),
+                _dsha(self.outputs_blob),
             )
         return h
 
@@ -124,17 +146,38 @@ class PrecomputedTxData:
         if h is None:
             if self.spent_outputs is None:
                 raise ValueError("taproot signature hashes need the spent outputs")
-            amounts = b"".join(_I64(o.value) for o in self.spent_outputs)
-            scripts = b"".join(
-                ser_compact_size(len(o.script_pubkey)) + o.script_pubkey for o in self.spent_outputs
-            )
+            spent = self.spent_outputs
+            amounts = struct.pack(f"<{len(spent)}q", *[o.value for o in spent])
+            scripts = b"".join([
+                bytes((len(spk),)) + spk if len(spk) < 0xFD else ser_compact_size(len(spk)) + spk
+                for spk in [o.script_pubkey for o in spent]
+            ])
             h = self._bip341 = (
                 _sha256(b"".join(self.prevouts)).digest(),
                 _sha256(amounts).digest(),
                 _sha256(scripts).digest(),
                 _sha256(b"".join(self.sequences)).digest(),
-                _sha256(b"".join(self.outputs)).digest(),
+                _sha256(self.outputs_blob).digest(),
             )
+        return h
+
+
+    def taproot_midstate(self, hash_type: int):
+        """SHA256 state after the part of the BIP341 SigMsg every input shares, for hash type
+        DEFAULT (0) or ALL (1): tag, epoch, hash type, version, locktime and the five hashes.
+        Callers copy it and feed the per-input rest (taproot_sighash's layout)."""
+        mids = self._tap_mid
+        if mids is None:
+            mids = self._tap_mid = {}
+        h = mids.get(hash_type)
+        if h is None:
+            if hash_type > 1:
+                raise ValueError("midstate only for SIGHASH_DEFAULT and SIGHASH_ALL")
+            tx = self.tx
+            h = mids[hash_type] = _sha256(b"".join((
+                _TAPSIGHASH_PREFIX, b"\x00", bytes((hash_type,)), _I32(tx.version), _U32(tx.locktime),
+                *self.bip341,
+            )))
         return h
 
 
