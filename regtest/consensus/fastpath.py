@@ -63,6 +63,10 @@ _parse_pubkey = crypto._parse_pubkey
 _parse_xonly = crypto._parse_xonly
 _OK = ScriptError.OK
 _SIG_T = "secp256k1_ecdsa_signature *"
+_PK_T = "secp256k1_pubkey *"
+_ec_pubkey_parse = crypto._ec_pubkey_parse
+_ecdsa_verify = crypto._ecdsa_verify
+_CACHE_MAX = crypto._CACHE_MAX
 _P2WPKH_HEAD = b"\x19\x76\xa9\x14"  # length-prefixed scriptCode `DUP HASH160 <20>` ...
 _P2WPKH_TAIL = b"\x88\xac"
 
@@ -114,14 +118,17 @@ def _ecdsa(sig: bytes, pubkey: bytes, msg: bytes, flags: int) -> bool:
     # BIP66-valid (checked above): one strict parse of all but the hash-type byte.
     pk = _PUBKEY_CACHE.get(pubkey)
     if pk is None:
-        pk = _parse_pubkey(pubkey)
-        if pk is None:
+        pk = _new(_PK_T)
+        if not _ec_pubkey_parse(_CTX, pk, pubkey, len(pubkey)):
             return False
+        if len(_PUBKEY_CACHE) >= _CACHE_MAX:
+            _PUBKEY_CACHE.clear()
+        _PUBKEY_CACHE[pubkey] = pk
     sigobj = _new(_SIG_T)
     if not _sig_parse_der(_CTX, sigobj, sig, len(sig) - 1):
         return crypto.verify_ecdsa(sig[:-1], pubkey, msg)
     _sig_normalize(_CTX, sigobj, sigobj)
-    return bool(crypto._ecdsa_verify(_CTX, sigobj, msg, pk))
+    return bool(_ecdsa_verify(_CTX, sigobj, msg, pk))
 
 
 def _p2wpkh(

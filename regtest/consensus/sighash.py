@@ -47,7 +47,7 @@ class PrecomputedTxData:
 
     __slots__ = (
         "tx", "spent_outputs", "_prevouts", "_sequences", "_outputs", "_bip143", "_bip143_all",
-        "_bip341", "_tap_mid", "_outputs_blob",
+        "_bip341", "_tap_mid", "_outputs_blob", "_legacy_all", "_singles",
     )
 
     def __init__(self, tx: Transaction, spent_outputs: Sequence[TxOut] | None) -> None:
@@ -67,6 +67,8 @@ class PrecomputedTxData:
         self._bip341: tuple[bytes, bytes, bytes, bytes, bytes] | None = None
         self._tap_mid: dict[int, object] | None = None
         self._outputs_blob: bytes | None = None
+        self._legacy_all: tuple[bytes, list[bytes], bytes] | None = None
+        self._singles: tuple[bytes, bytes, bytes] | None = None
 
     # serialized pieces ---------------------------------------------------------------------
     @property
@@ -113,6 +115,22 @@ class PrecomputedTxData:
             self._outputs_blob = blob
         return blob
 
+    @property
+    def legacy_all(self) -> tuple[bytes, list[bytes], bytes]:
+        """Pieces of the legacy preimage for hash types that keep every input's sequence and
+        every output: head (version, input count), each input with an empty script, and tail
+        (output count, outputs, lock time)."""
+        la = self._legacy_all
+        if la is None:
+            tx = self.tx
+            blank = [p + b"\x00" + q for p, q in zip(self.prevouts, self.sequences)]
+            la = self._legacy_all = (
+                _I32(tx.version) + ser_compact_size(len(blank)),
+                blank,
+                ser_compact_size(len(tx.vout)) + self.outputs_blob + _U32(tx.locktime),
+            )
+        return la
+
     # midstates ----------------------------------------------------------------------------
     @property
     def bip143_all(self) -> tuple[bytes, bytes]:
@@ -128,15 +146,26 @@ class PrecomputedTxData:
         return h
 
     @property
+    def singles(self) -> tuple[bytes, bytes, bytes]:
+        """Single SHA256 of all prevouts, all sequences and all outputs: BIP341 uses them as
+        they are and BIP143's double hashes are one more SHA256 of each, so a transaction
+        spending both kinds hashes its inputs and outputs once."""
+        h = self._singles
+        if h is None:
+            h = self._singles = (
+                _sha256(b"".join(self.prevouts)).digest(),
+                _sha256(b"".join(self.sequences)).digest(),
+                _sha256(self.outputs_blob).digest(),
+            )
+        return h
+
+    @property
     def bip143(self) -> tuple[bytes, bytes, bytes]:
         """(hashPrevouts, hashSequence, hashOutputs), double SHA256."""
         h = self._bip143
         if h is None:
-            h = self._bip143 = (
-                _dsha(b"".join(self.prevouts)),
-                _dsha(b"".join(self.sequences)),
-                _dsha(self.outputs_blob),
-            )
+            sp, ss, so = self.singles
+            h = self._bip143 = (_sha256(sp).digest(), _sha256(ss).digest(), _sha256(so).digest())
         return h
 
     @property
@@ -152,13 +181,8 @@ class PrecomputedTxData:
                 bytes((len(spk),)) + spk if len(spk) < 0xFD else ser_compact_size(len(spk)) + spk
                 for spk in [o.script_pubkey for o in spent]
             ])
-            h = self._bip341 = (
-                _sha256(b"".join(self.prevouts)).digest(),
-                _sha256(amounts).digest(),
-                _sha256(scripts).digest(),
-                _sha256(b"".join(self.sequences)).digest(),
-                _sha256(self.outputs_blob).digest(),
-            )
+            sp, ss, so = self.singles
+            h = self._bip341 = (sp, _sha256(amounts).digest(), _sha256(scripts).digest(), ss, so)
         return h
 
 
@@ -225,6 +249,14 @@ def legacy_sighash(
     prevouts = txdata.prevouts
     sequences = txdata.sequences
     code = _serialize_script_code(script_code)
+    if not hash_type & SIGHASH_ANYONECANPAY and base != SIGHASH_NONE and base != SIGHASH_SINGLE:
+        head, blank, tail = txdata.legacy_all
+        parts = [head]
+        parts += blank[:n_in]
+        parts += (prevouts[n_in], code, sequences[n_in])
+        parts += blank[n_in + 1 :]
+        parts += (tail, _U32(hash_type & 0xFFFFFFFF))
+        return _dsha(b"".join(parts))
     parts = [_I32(tx.version)]
     if hash_type & SIGHASH_ANYONECANPAY:
         parts += (b"\x01", prevouts[n_in], code, sequences[n_in])
