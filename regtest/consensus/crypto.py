@@ -8,10 +8,12 @@ BIP341 taproot tweak check are thin wrappers.
 
 from __future__ import annotations
 
+import hashlib
+
 from coincurve._libsecp256k1 import ffi, lib
 from coincurve.context import GLOBAL_CONTEXT
 
-from regtest.consensus.hashes import tagged_hash
+from regtest.consensus.hashes import tag_prefix
 
 _CTX = GLOBAL_CONTEXT.ctx
 _new = ffi.new
@@ -278,8 +280,13 @@ def verify_schnorr(sig64: bytes, xonly_pubkey: bytes, msg32: bytes) -> bool:
     return bool(_schnorr_verify(_CTX, sig64, msg32, 32, pk))
 
 
+_TAPTWEAK_MID = hashlib.sha256(tag_prefix("TapTweak"))  # state after the one-block tag prefix
+
+
 def tap_tweak_hash(internal_key: bytes, merkle_root: bytes | None) -> bytes:
-    return tagged_hash("TapTweak", internal_key if merkle_root is None else internal_key + merkle_root)
+    h = _TAPTWEAK_MID.copy()
+    h.update(internal_key if merkle_root is None else internal_key + merkle_root)
+    return h.digest()
 
 
 def check_tap_tweak(output_key: bytes, internal_key: bytes, merkle_root: bytes | None, parity: int) -> bool:

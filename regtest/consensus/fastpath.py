@@ -59,14 +59,15 @@ _sig_parse_der = crypto._sig_parse_der
 _sig_normalize = crypto._sig_normalize
 _PUBKEY_CACHE = crypto._PUBKEY_CACHE
 _XONLY_CACHE = crypto._XONLY_CACHE
-_parse_pubkey = crypto._parse_pubkey
-_parse_xonly = crypto._parse_xonly
 _OK = ScriptError.OK
 _SIG_T = "secp256k1_ecdsa_signature *"
 _PK_T = "secp256k1_pubkey *"
 _ec_pubkey_parse = crypto._ec_pubkey_parse
 _ecdsa_verify = crypto._ecdsa_verify
 _CACHE_MAX = crypto._CACHE_MAX
+_XONLY_T = "secp256k1_xonly_pubkey *"
+_xonly_parse = crypto._xonly_parse
+_schnorr_verify = crypto._schnorr_verify
 _P2WPKH_HEAD = b"\x19\x76\xa9\x14"  # length-prefixed scriptCode `DUP HASH160 <20>` ...
 _P2WPKH_TAIL = b"\x88\xac"
 
@@ -337,10 +338,13 @@ def _schnorr(sig: bytes, pubkey: bytes, n_in: int, sigversion: int, txdata: Prec
             return E.SCHNORR_SIG_HASHTYPE
     pk = _XONLY_CACHE.get(pubkey)
     if pk is None:
-        pk = _parse_xonly(pubkey)
-        if pk is None:
+        pk = _new(_XONLY_T)
+        if not _xonly_parse(_CTX, pk, pubkey):
             return E.SCHNORR_SIG
-    if not crypto._schnorr_verify(_CTX, sig, msg, 32, pk):
+        if len(_XONLY_CACHE) >= _CACHE_MAX:
+            _XONLY_CACHE.clear()
+        _XONLY_CACHE[pubkey] = pk
+    if not _schnorr_verify(_CTX, sig, msg, 32, pk):
         return E.SCHNORR_SIG
     return _OK
 

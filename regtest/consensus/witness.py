@@ -53,6 +53,9 @@ VALIDATION_WEIGHT_OFFSET = 50
 
 _TAPLEAF_PREFIX = tag_prefix("TapLeaf")
 _TAPBRANCH_PREFIX = tag_prefix("TapBranch")
+# The 64-byte tag prefixes fill one SHA256 block: copying the state after it saves hashing it.
+_TAPLEAF_MID = _sha256(_TAPLEAF_PREFIX)
+_TAPBRANCH_MID = _sha256(_TAPBRANCH_PREFIX)
 
 
 def _serialized_witness_size(witness: Sequence[bytes]) -> int:
@@ -98,14 +101,19 @@ def execute_witness_script(
 
 def tapleaf_hash(leaf_version: int, script: bytes) -> bytes:
     """BIP341 leaf hash: TapLeaf-tagged hash of the leaf version and the length-prefixed script."""
-    return _sha256(_TAPLEAF_PREFIX + bytes((leaf_version,)) + ser_compact_size(len(script)) + script).digest()
+    h = _TAPLEAF_MID.copy()
+    n = len(script)
+    h.update((bytes((leaf_version, n)) if n < 0xFD else bytes((leaf_version,)) + ser_compact_size(n)) + script)
+    return h.digest()
 
 
 def tapbranch_hash(a: bytes, b: bytes) -> bytes:
     """BIP341 branch hash of two child hashes, in sorted order."""
     if b < a:
         a, b = b, a
-    return _sha256(_TAPBRANCH_PREFIX + a + b).digest()
+    h = _TAPBRANCH_MID.copy()
+    h.update(a + b)
+    return h.digest()
 
 
 def verify_taproot_commitment(control: bytes, program: bytes, leaf_hash: bytes) -> bool:
