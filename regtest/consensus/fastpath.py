@@ -37,7 +37,7 @@ from regtest.consensus.crypto import (
     is_low_s,
     is_valid_signature_encoding,
 )
-from regtest.consensus.interpreter import cast_to_bool, find_and_delete
+from regtest.consensus.interpreter import find_and_delete
 from regtest.consensus.script import push_data_raw
 from regtest.consensus.script_error import ScriptError
 from regtest.consensus.sighash import (
@@ -70,6 +70,8 @@ _xonly_parse = crypto._xonly_parse
 _schnorr_verify = crypto._schnorr_verify
 _P2WPKH_HEAD = b"\x19\x76\xa9\x14"  # length-prefixed scriptCode `DUP HASH160 <20>` ...
 _P2WPKH_TAIL = b"\x88\xac"
+#: encoding rules beyond BIP66 that _encoding_checks applies
+_OTHER_ENCODING_FLAGS = F_LOW_S | F_STRICTENC | F_WITNESS_PUBKEYTYPE
 
 
 def fast_check(tx: Transaction, n_in: int, txin: TxIn, spent: TxOut, flags: int, txdata: PrecomputedTxData) -> ScriptError | None:
@@ -136,7 +138,8 @@ def _p2wpkh(
     tx: Transaction, n_in: int, witness: Sequence[bytes], program: bytes, amount: int, flags: int,
     txdata: PrecomputedTxData,
 ) -> ScriptError:
-    if not cast_to_bool(program):  # the pushed program is the result of the scriptPubKey
+    # the pushed program is the scriptPubKey's result: cast_to_bool, inlined
+    if not program[19] & 0x7F and program.count(0, 0, 19) == 19:
         return E.EVAL_FALSE
     if len(witness) != 2:
         return E.WITNESS_PROGRAM_MISMATCH
@@ -147,7 +150,10 @@ def _p2wpkh(
     h.update(_sha256(pubkey).digest())
     if h.digest() != program:
         return E.EQUALVERIFY
-    _encoding_checks(sig, pubkey, flags, True)
+    if sig and flags & F_STRICT_DER and not is_valid_signature_encoding(sig):
+        return E.SIG_DER
+    if flags & _OTHER_ENCODING_FLAGS:
+        _encoding_checks(sig, pubkey, flags, True)
     n = len(pubkey)
     ok = False
     if sig and (n == 33 or n == 65):
@@ -351,7 +357,7 @@ def _schnorr(sig: bytes, pubkey: bytes, n_in: int, sigversion: int, txdata: Prec
 
 def _p2tr(n_in: int, witness: Sequence[bytes], program: bytes, flags: int,
           txdata: PrecomputedTxData) -> ScriptError | None:
-    if not cast_to_bool(program):
+    if not program[31] & 0x7F and program.count(0, 0, 31) == 31:  # cast_to_bool, inlined
         return E.EVAL_FALSE
     if not flags & F_TAPROOT:
         return _OK

@@ -125,3 +125,18 @@ def test_fast_paths_match_general_interpreter(kind: str) -> None:
                 outcomes.add(general)
         assert _both(tx, spent, int(MANDATORY_FLAGS))[0] is ScriptError.OK
     assert ScriptError.OK in outcomes and len(outcomes) >= 4, outcomes
+
+
+@pytest.mark.parametrize("prefix,size", [(b"\x00\x14", 20), (b"\x51\x20", 32)])
+@pytest.mark.parametrize("last", [0x00, 0x80, 0x01, 0x81])
+def test_near_zero_witness_programs(prefix: bytes, size: int, last: int) -> None:
+    """cast_to_bool of the program: zero and negative zero are false, anything else true."""
+    rng = random.Random(7)
+    outputs = (TxOut(1000, b"\x00\x14" + bytes(20)),)
+    tx, spent = build_signed_tx([_specs("p2wpkh" if size == 20 else "p2tr-key", rng)], outputs, seed=3)
+    spk = prefix + bytes(size - 1) + bytes([last])
+    for flags in FLAG_SETS:
+        fast, general = _both(tx, (TxOut(spent[0].value, spk),), flags)
+        assert fast == general
+        if flags & ScriptFlags.WITNESS and last in (0x00, 0x80):
+            assert general is ScriptError.EVAL_FALSE
