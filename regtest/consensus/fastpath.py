@@ -201,7 +201,7 @@ def _p2pkh(
     n = len(pubkey)
     ok = False
     if n == 33 or n == 65:
-        msg = legacy_sighash(spk, tx, n_in, sig[-1], txdata)
+        msg = legacy_sighash(spk, tx, n_in, sig[-1], txdata, True)  # the P2PKH template
         ok = _ecdsa(sig, pubkey, msg, flags)
     if not ok:
         return E.SIG_NULLFAIL if flags & F_NULLFAIL else E.EVAL_FALSE
@@ -279,10 +279,13 @@ def _p2sh_multisig(
     # CHECKMULTISIG (SigVersion::BASE): FindAndDelete every signature push, then match
     # signatures to keys from the top of the stack down (last signature, last key first).
     script_code = redeem
+    deleted = False
     for sig in reversed(sigs):  # the general path's order: from the top of the stack
         script_code, found = find_and_delete(script_code, push_data_raw(sig))
-        if found and flags & F_CONST_SCRIPTCODE:
-            return E.SIG_FINDANDDELETE
+        if found:
+            if flags & F_CONST_SCRIPTCODE:
+                return E.SIG_FINDANDDELETE
+            deleted = True
     msgs: dict[int, bytes] = {}
     isig = m - 1
     ikey = n_keys - 1
@@ -298,7 +301,8 @@ def _p2sh_multisig(
             hash_type = sig[-1]
             msg = msgs.get(hash_type)
             if msg is None:
-                msg = msgs[hash_type] = legacy_sighash(script_code, tx, n_in, hash_type, txdata)
+                # the template's only opcodes are OP_m, pushes, OP_n and CHECKMULTISIG
+                msg = msgs[hash_type] = legacy_sighash(script_code, tx, n_in, hash_type, txdata, not deleted)
             ok = _ecdsa(sig, pubkey, msg, flags)
         if ok:
             isig -= 1

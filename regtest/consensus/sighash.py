@@ -233,8 +233,12 @@ def legacy_sighash(
     n_in: int,
     hash_type: int,
     txdata: PrecomputedTxData | None = None,
+    no_codeseparator: bool = False,
 ) -> bytes:
     """Core's original SignatureHash (SigVersion::BASE), internal byte order.
+
+    `no_codeseparator`: the caller knows `script_code` has no OP_CODESEPARATOR opcode (a
+    template), so the 0xab-byte scan that may hit push data is skipped.
 
     Reproduces the SIGHASH_SINGLE bug (returns 1 when there is no output at n_in) and the
     out-of-range input index case; `hash_type` is the full 32-bit value that gets committed.
@@ -248,7 +252,10 @@ def legacy_sighash(
         txdata = PrecomputedTxData(tx, None)
     prevouts = txdata.prevouts
     sequences = txdata.sequences
-    code = _serialize_script_code(script_code)
+    if no_codeseparator:
+        code = ser_compact_size(len(script_code)) + script_code
+    else:
+        code = _serialize_script_code(script_code)
     if not hash_type & SIGHASH_ANYONECANPAY and base != SIGHASH_NONE and base != SIGHASH_SINGLE:
         head, blank, tail = txdata.legacy_all
         parts = [head]
