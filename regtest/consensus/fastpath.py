@@ -18,7 +18,6 @@ from regtest.consensus import crypto
 from regtest.consensus.checker import (
     E,
     F_LOW_S,
-    F_NULLDUMMY,
     F_NULLFAIL,
     F_P2SH,
     F_CONST_SCRIPTCODE,
