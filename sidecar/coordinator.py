@@ -114,13 +114,14 @@ class Coordinator:
             self.store.write_checkpoint(h, blob, 0)
             self.store.set_meta("current_model", h)
         t = self.store.get_meta("tip")
-        if t is None and self.tip_source is not None:
+        if self.tip_source is not None:
+            # The node's view wins over the stored one: blocks may have arrived while we were down.
             try:
                 tip = await self.tip_source()
                 t = [tip.hash.hex(), tip.height, tip.time]
                 self.store.set_meta("tip", t)
             except Exception as e:
-                log.warning("could not read the node's tip (%s): starting from genesis", e)
+                log.warning("could not read the node's tip (%s): using the last one seen", e)
         if t is None:
             g = self.params.genesis
             self.tip = Tip(g.hash, 0, g.header.time)
@@ -355,10 +356,23 @@ class Coordinator:
                 try:
                     await asyncio.wait_for(self.wake.wait(), self.republish_interval)
                 except asyncio.TimeoutError:
-                    # Sealed and the tip has not moved: the node may have missed the block
-                    # (a PUB socket drops messages to late subscribers), so announce it again.
+                    # Sealed and the tip has not moved: either we missed the node's announcement
+                    # (ask the node, when we can) or the node missed the block (a PUB socket drops
+                    # messages to late subscribers), so announce it again.
                     if c is not None and c.state == "sealed" and self.tip is not None and c.parent == self.tip.hash:
-                        self._republish(c.parent, c.height)
+                        await self._poll_tip()
+                        if self.tip is not None and c.parent == self.tip.hash:
+                            self._republish(c.parent, c.height)
+
+    async def _poll_tip(self) -> None:
+        if self.tip_source is None:
+            return
+        try:
+            tip = await self.tip_source()
+        except Exception as e:  # the node may be restarting: try again next round
+            log.warning("could not read the node's tip: %s", e)
+            return
+        await self.on_tip(tip)
 
     def stop(self) -> None:
         self._stop = True

@@ -46,20 +46,24 @@ class DevNode:
         self.lock = threading.Lock()
 
     def submit(self, block: Block) -> str | None:
-        """Connect `block` if it extends the tip with a valid certificate; None or the reject reason."""
+        """Connect `block` if it extends the tip with a valid certificate; None or the reject reason.
+        Our own tip sent again is announced again: its coordinator missed the announcement (e.g. it
+        restarted) and waits for it."""
         with self.lock:
-            if block.header.prev_hash != self.tip_hash:
-                return "prev-blk-not-tip"
-            try:
-                check_block_certificate(block, self.height + 1, self.params)
-            except BlockValidationError as e:
-                self.rejected.append((block.hash.hex(), e.reason))
-                return e.reason
-            self.blocks.append(block)
-            self.tip_hash = block.hash
-            self.height += 1
+            duplicate = block.hash == self.tip_hash
+            if not duplicate:
+                if block.header.prev_hash != self.tip_hash:
+                    return "prev-blk-not-tip"
+                try:
+                    check_block_certificate(block, self.height + 1, self.params)
+                except BlockValidationError as e:
+                    self.rejected.append((block.hash.hex(), e.reason))
+                    return e.reason
+                self.blocks.append(block)
+                self.tip_hash = block.hash
+                self.height += 1
         self.pub.publish_tip(block)
-        return None
+        return "duplicate" if duplicate else None
 
     def announce_tip(self, block: Block) -> None:
         """Publish a block as the new tip without checks (simulates another miner's block)."""
