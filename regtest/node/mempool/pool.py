@@ -119,24 +119,20 @@ class TxPool:
 
     def ancestors(self, txid: bytes) -> set[bytes]:
         """Every in-mempool ancestor of `txid` (not including itself)."""
-        out: set[bytes] = set()
-        stack = list(self.entries[txid].parents)
-        while stack:
-            t = stack.pop()
-            if t not in out:
-                out.add(t)
-                stack.extend(self.entries[t].parents)
-        return out
+        return self._reachable(txid, "parents")
 
     def descendants(self, txid: bytes) -> set[bytes]:
         """Every in-mempool descendant of `txid` (not including itself)."""
+        return self._reachable(txid, "children")
+
+    def _reachable(self, txid: bytes, edges: str) -> set[bytes]:
         out: set[bytes] = set()
-        stack = list(self.entries[txid].children)
+        stack = list(getattr(self.entries[txid], edges))
         while stack:
             t = stack.pop()
             if t not in out:
                 out.add(t)
-                stack.extend(self.entries[t].children)
+                stack.extend(getattr(self.entries[t], edges))
         return out
 
     def aggregate(self, txids: Iterable[bytes]) -> Aggregate:

@@ -166,10 +166,9 @@ def gettxout(ctx, p):
     coin = None
     conf_height = None
     if pool is not None:
-        if hasattr(pool, "is_spent") and pool.is_spent(outpoint):
+        if pool.is_spent(outpoint):
             return None
-        if hasattr(pool, "get_coin"):
-            coin = pool.get_coin(outpoint)
+        coin = pool.get_coin(outpoint)
     if coin is None:
         coin = cs.get_coin(outpoint)
         if coin is None:
@@ -180,7 +179,7 @@ def gettxout(ctx, p):
         "confirmations": 0 if conf_height is None else cs.height - conf_height + 1,
         "value": amount(coin.value),
         "scriptPubKey": script_pubkey_json(coin.script_pubkey, ctx.prefixes),
-        "coinbase": bool(getattr(coin, "is_coinbase", False)),
+        "coinbase": coin.is_coinbase,
     }
 
 
@@ -224,8 +223,9 @@ def _muhash(cs) -> bytes:
     from regtest.node.muhash import MuHash3072
 
     acc = MuHash3072()
-    for op, coin in cs.store.iter_coins():
-        acc.insert(hash_serialize_coin(op, coin))
+    with cs.lock:  # a consistent snapshot: no block may connect halfway through
+        for op, coin in cs.store.iter_coins():
+            acc.insert(hash_serialize_coin(op, coin))
     return acc.digest()
 
 

@@ -56,11 +56,8 @@ def _payout_script(ctx, text: str, error: str) -> bytes:
 
 
 def _mempool_block_txs(ctx) -> list:
-    """Transactions the mempool offers for the next block (hook for the mempool component)."""
-    pool = ctx.mempool
-    if pool is not None and hasattr(pool, "block_transactions"):
-        return list(pool.block_transactions())
-    return []
+    """Transactions the mempool offers for the next block."""
+    return [] if ctx.mempool is None else ctx.mempool.block_transactions()
 
 
 def _generate_one(ctx, script: bytes, txs: list, submit: bool = True):
@@ -140,8 +137,7 @@ def generateblock(ctx, p):
             except ValueError:
                 txid = None
             pool = ctx.mempool
-            tx = pool.get_transaction(txid) if (txid and pool is not None
-                                                and hasattr(pool, "get_transaction")) else None
+            tx = pool.get_transaction(txid) if txid and pool is not None else None
             if tx is None:
                 raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, f"Transaction {item} not in mempool.")
             txs.append(tx)

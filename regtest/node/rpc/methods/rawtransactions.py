@@ -114,7 +114,7 @@ def getrawtransaction(ctx, p):
             raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, "Block hash not found")
     else:
         pool = ctx.mempool
-        if pool is not None and hasattr(pool, "get_transaction"):
+        if pool is not None:
             tx = pool.get_transaction(txid)
         if tx is None and ctx.txindex is not None:
             found = ctx.txindex.lookup(txid)
