@@ -65,7 +65,6 @@ STANDARD_FLAGS = (
 )
 
 
-
 def parse_flags(text: str) -> ScriptFlags:
     """Parse the comma-separated names used in Core's test vectors ("P2SH,STRICTENC", "NONE", "")."""
     flags = ScriptFlags.NONE
