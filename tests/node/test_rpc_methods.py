@@ -176,8 +176,10 @@ def test_decoderawtransaction(chain):
     assert d["txid"] == spend.txid_hex and d["hash"] == spend.wtxid_hex
     assert d["vin"][0]["sequence"] == 0xFFFFFFFD and d["vin"][0]["scriptSig"] == {"asm": "", "hex": ""}
     assert d["vout"][0]["scriptPubKey"]["address"] == ADDR
-    for bad in ("00", "zz", spend.serialize().hex() + "00"):
-        e = fails(node, "decoderawtransaction", bad)
+    # Trailing data is tested with iswitness=true: without it the legacy reading is tried too (as
+    # Core does), and for some transactions (their txid changes every run) it consumes every byte.
+    for args in (("00",), ("zz",), (spend.serialize().hex() + "00", True)):
+        e = fails(node, "decoderawtransaction", *args)
         assert (e.code, e.message) == (-22, "TX decode failed")
 
 
