@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from coincurve import PrivateKey
+from coincurve._libsecp256k1 import ffi, lib
 
 #: secp256k1 group order.
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -65,6 +66,20 @@ class Key:
     def sign_ecdsa(self, msg32: bytes) -> bytes:
         """DER signature, low S (libsecp256k1 normalises), RFC6979 nonce."""
         return self.priv.sign(msg32, hasher=None)
+
+    def sign_ecdsa_low_r(self, msg32: bytes) -> bytes:
+        """Like Core's wallet: retry RFC6979 with a counter as extra entropy until R is low.
+
+        A low R makes the DER encoding 71 bytes (rarely shorter), so transaction sizes, and the
+        fee rates tests compute from them, do not wander by a byte from one run to the next.
+        """
+        sig = self.sign_ecdsa(msg32)
+        counter = 0
+        while sig[4] >= 0x80 or sig[3] > 32:
+            counter += 1
+            extra = ffi.new("unsigned char[32]", counter.to_bytes(4, "little") + bytes(28))
+            sig = self.priv.sign(msg32, hasher=None, custom_nonce=(lib.secp256k1_nonce_function_rfc6979, extra))
+        return sig
 
     def sign_schnorr(self, msg32: bytes, aux: bytes = bytes(32)) -> bytes:
         return self.priv.sign_schnorr(msg32, aux)
