@@ -6,11 +6,17 @@ Why: block validation spends most of its Python time on these few templates; the
 path costs several microseconds of interpreter overhead around each libsecp256k1 call.
 `fast_check` returns None for anything it does not handle, and the caller then runs the
 general engine. Tests compare both paths error for error (checker.FAST_PATHS off/on).
+
+With the optional C extension `_accel` built (setup.py), the P2WPKH, P2PKH and P2TR templates
+run in C first; it answers only the cases it handles exactly and returns -1 for the rest,
+which then take the Python code below. `ACCEL` switches it (tests flip it; the environment
+variable POTC_NO_ACCEL=1 turns it off at import).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from collections.abc import Sequence
 
@@ -73,6 +79,55 @@ _P2WPKH_TAIL = b"\x88\xac"
 _OTHER_ENCODING_FLAGS = F_LOW_S | F_STRICTENC | F_WITNESS_PUBKEYTYPE
 
 
+def _load_accel():
+    """The C extension, initialised with coincurve's libsecp256k1 context and functions, or
+    None where it was not built (no compiler or OpenSSL headers at install time)."""
+    try:
+        from regtest.consensus import _accel
+    except ImportError:
+        return None
+    ffi = crypto.ffi
+    lib = crypto.lib
+    names = (
+        "secp256k1_ec_pubkey_parse", "secp256k1_ecdsa_signature_parse_compact",
+        "secp256k1_ecdsa_signature_normalize", "secp256k1_ecdsa_verify", "secp256k1_xonly_pubkey_parse",
+        "secp256k1_schnorrsig_verify", "secp256k1_xonly_pubkey_tweak_add_check",
+    )
+    _accel.init(
+        int(ffi.cast("uintptr_t", _CTX)),
+        *[int(ffi.cast("uintptr_t", ffi.addressof(lib, name))) for name in names],
+    )
+    return _accel
+
+
+_ACCEL_MODULE = _load_accel()
+#: Run the C templates first (when built). Tests switch it off to compare against pure Python.
+ACCEL = _ACCEL_MODULE is not None and os.environ.get("POTC_NO_ACCEL", "") in ("", "0")
+_NO_PIECES = b""  # tx_pieces found nothing usable: the C checks fall back
+if _ACCEL_MODULE is not None:
+    _c_pieces = _ACCEL_MODULE.tx_pieces
+    _c_p2wpkh = _ACCEL_MODULE.p2wpkh
+    _c_p2pkh = _ACCEL_MODULE.p2pkh
+    _c_p2tr = _ACCEL_MODULE.p2tr
+_ERRORS = tuple(sorted(ScriptError, key=int))
+assert all(int(e) == i for i, e in enumerate(_ERRORS))
+
+
+def _pieces(txdata: PrecomputedTxData) -> bytes:
+    """The C per-transaction pieces, made once per PrecomputedTxData."""
+    p = txdata.accel
+    if p is None:
+        try:
+            raw = txdata.tx.serialize_without_witness()
+        except (struct.error, ValueError, OverflowError, TypeError, AttributeError):
+            raw = None  # a transaction object that cannot be encoded: Python decides
+        p = _c_pieces(raw, txdata.spent_outputs) if raw is not None else None
+        if p is None:
+            p = _NO_PIECES
+        txdata.accel = p
+    return p
+
+
 def fast_check(tx: Transaction, n_in: int, txin: TxIn, spent: TxOut, flags: int, txdata: PrecomputedTxData) -> ScriptError | None:
     """Verdict for input `n_in` when it is one of the handled templates, else None."""
     spk = spent.script_pubkey
@@ -81,9 +136,17 @@ def fast_check(tx: Transaction, n_in: int, txin: TxIn, spent: TxOut, flags: int,
     try:
         if n == 22:
             if spk[0] == 0 and spk[1] == 20 and not script_sig and flags & F_WITNESS:
+                if ACCEL:
+                    r = _c_p2wpkh(txin.witness, spk, spent.value, flags, n_in, txdata.accel or _pieces(txdata))
+                    if r >= 0:
+                        return _ERRORS[r]
                 return _p2wpkh(tx, n_in, txin.witness, spk[2:], spent.value, flags, txdata)
         elif n == 34:
             if spk[0] == 0x51 and spk[1] == 32 and not script_sig and flags & F_WITNESS:
+                if ACCEL:
+                    r = _c_p2tr(txin.witness, spk, flags, n_in, txdata.accel or _pieces(txdata))
+                    if r >= 0:
+                        return _ERRORS[r]
                 return _p2tr(n_in, txin.witness, spk[2:], flags, txdata)
         elif n == 23:
             if (spk[0] == 0xA9 and spk[1] == 20 and spk[22] == 0x87 and flags & F_P2SH
@@ -91,6 +154,10 @@ def fast_check(tx: Transaction, n_in: int, txin: TxIn, spent: TxOut, flags: int,
                 return _p2sh_multisig(tx, n_in, txin, spk, flags, txdata)
         elif n == 25:
             if (spk[0] == 0x76 and spk[1] == 0xA9 and spk[2] == 20 and spk[23] == 0x88 and spk[24] == 0xAC):
+                if ACCEL:
+                    r = _c_p2pkh(script_sig, spk, txin.witness, flags, n_in, txdata.accel or _pieces(txdata))
+                    if r >= 0:
+                        return _ERRORS[r]
                 return _p2pkh(tx, n_in, txin, spk, flags, txdata)
     except ScriptFailure as failure:
         return failure.error

@@ -47,7 +47,7 @@ class PrecomputedTxData:
 
     __slots__ = (
         "tx", "spent_outputs", "_prevouts", "_sequences", "_outputs", "_bip143", "_bip143_all",
-        "_bip341", "_tap_mid", "_outputs_blob", "_legacy_all", "_singles",
+        "_bip341", "_tap_mid", "_outputs_blob", "_legacy_all", "_singles", "accel",
     )
 
     def __init__(self, tx: Transaction, spent_outputs: Sequence[TxOut] | None) -> None:
@@ -69,6 +69,8 @@ class PrecomputedTxData:
         self._outputs_blob: bytes | None = None
         self._legacy_all: tuple[bytes, list[bytes], bytes] | None = None
         self._singles: tuple[bytes, bytes, bytes] | None = None
+        #: the C accelerator's per-transaction pieces (fastpath.py fills it on first use)
+        self.accel: bytes | None = None
 
     # serialized pieces ---------------------------------------------------------------------
     @property
