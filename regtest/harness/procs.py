@@ -28,8 +28,11 @@ class PortInUse(RuntimeError):
 
 
 def port_free(port: int, host: str = LOOPBACK) -> bool:
-    """True when nothing listens on host:port (a bind without SO_REUSEADDR succeeds)."""
+    """True when nothing listens on host:port. The bind uses SO_REUSEADDR as our servers do
+    (aiohttp, libzmq): connections in TIME_WAIT, left for a minute by a network just stopped
+    or killed, do not keep them from binding, so they must not make the port look taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as e:

@@ -89,6 +89,28 @@ def test_check_ports_names_the_taken_port():
             procs.check_ports({"sidecar HTTP": procs_free_port(), "node RPC": port})
 
 
+def test_port_in_time_wait_counts_as_free():
+    """A network stopped (or its node killed) a moment ago leaves its server-side connections in
+    TIME_WAIT on the ports; `potc-net start` must not refuse them, since the servers bind anyway."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp and libzmq do
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server closes first: its end goes to TIME_WAIT on `port`
+        assert client.recv(1) == b""
+        client.close()
+    assert procs.port_free(port)
+    procs.check_ports({"node ZMQ": port})
+    with socket.socket() as again:  # and a server does bind there, as the check promised
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
+        again.listen()
+        assert not procs.port_free(port)
+
+
 def procs_free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
