@@ -8,6 +8,7 @@ chain; the cookie is written when RPC starts and removed at shutdown.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import ipaddress
 import logging
 import os
@@ -52,6 +53,21 @@ class _UTCFormatter(logging.Formatter):
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 - logging API
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", self.converter(record.created))
+
+
+def lock_data_directory(chain_dir: Path) -> int:
+    """Hold an exclusive lock on `<chain_dir>/.lock` for the life of the process (as bitcoind),
+    so that a second potcd on the same directory stops before it touches the first one's
+    cookie, pid file or chain. Returns the descriptor, which must stay open; the lock passes
+    to the child of a -daemon fork, since both share the open file."""
+    fd = os.open(chain_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise ConfigError(f"Cannot obtain a lock on directory {chain_dir}. "
+                          "potcd is probably already running.") from None
+    return fd
 
 
 def setup_logging(settings: Settings) -> None:
@@ -318,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings, _ = load_settings(argv)
         settings.chain_dir.mkdir(parents=True, exist_ok=True)
+        lock_data_directory(settings.chain_dir)
         setup_logging(settings)
         for w in settings.warnings:
             log.warning("Warning: %s", w)

@@ -143,3 +143,25 @@ def test_daemon_mode_reports_failure(tmp_path):
         busy.listen()
         r = run_potcd(f"-datadir={tmp_path}", f"-rpcport={busy.getsockname()[1]}", "-daemon")
     assert r.returncode == 1 and "Unable to start HTTP server" in r.stderr
+
+
+def test_second_node_on_same_datadir_is_refused_and_leaves_the_first_alone(tmp_path):
+    """bitcoind locks its data directory; a second potcd (even on another RPC port) must stop
+    with Core's message before it writes or deletes the first one's cookie and pid file."""
+    from tests.node.framework import free_port
+
+    n = TestNode(tmp_path).start()
+    try:
+        cookie = n.cookie_path.read_text()
+        pid_file = (n.chain_dir / "potcd.pid").read_text()
+        r = run_potcd(f"-datadir={tmp_path}", f"-rpcport={free_port()}")
+        assert r.returncode == 1
+        assert r.stderr == (f"Error: Cannot obtain a lock on directory {n.chain_dir}. "
+                            "potcd is probably already running.\n")
+        assert n.cookie_path.read_text() == cookie
+        assert (n.chain_dir / "potcd.pid").read_text() == pid_file
+        assert n.proxy().getblockcount() == 0  # python-bitcoinlib, with the untouched cookie
+    finally:
+        assert n.stop() == 0
+    n.start()  # the lock goes with the process: the same directory opens again
+    n.stop()
