@@ -20,6 +20,7 @@ from typing import Any
 from regtest.node.rpc import jsonfmt
 from regtest.node.config import ConfigError, Settings, load_settings
 from regtest.node.rpc.auth import read_cookie
+from regtest.node.version import HELP_FLAGS, VERSION_FLAGS, asks, version_line
 
 IN_WARMUP = -28
 DEFAULT_TIMEOUT = 900
@@ -151,12 +152,15 @@ Usage:
 Options: -datadir=<dir> -conf=<file> -chain=<regtest|bitcoin-regtest|main> -regtest
   -rpcconnect=<host[:port]> -rpcport=<port> -rpcuser=<user> -rpcpassword=<pw>
   -rpccookiefile=<file> -rpcwait -rpcwaittimeout=<s> -rpcclienttimeout=<s> -named -stdin
+  -version -help
 """
 
 
 def run(argv: list[str], stdin=None) -> tuple[int, str, str]:
     """(exit code, stdout text, stderr text) for one invocation; main() prints them."""
-    if argv[:1] and argv[0] in ("-h", "-help", "--help", "-?"):
+    if asks(argv, VERSION_FLAGS):
+        return 0, version_line("potc-cli") + "\n", ""
+    if asks(argv, HELP_FLAGS):
         return 0, USAGE, ""
     try:
         settings, words = load_settings(argv, allow_positional=True)

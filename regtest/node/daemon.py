@@ -25,6 +25,7 @@ from regtest.node.rpc.auth import AuthConfigError, Authenticator, CookieFile, Rp
 from regtest.node.rpc.envelope import Dispatcher
 from regtest.node.rpc.registry import load_all_methods
 from regtest.node.rpc.server import LOCALHOST_NETS, RPCServer, ServerOptions, ipv6_available
+from regtest.node.version import HELP_FLAGS, VERSION_FLAGS, asks, version_line
 import regtest.node.mempool.options  # noqa: F401,E402 - registers -maxmempool, -minrelaytxfee, ...
 
 log = logging.getLogger("potc")
@@ -324,7 +325,10 @@ def _daemonize() -> Callable[[], None] | int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if any(a in ("-h", "-help", "--help", "-?") for a in argv):
+    if asks(argv, VERSION_FLAGS):
+        print(version_line("potcd"))
+        return 0
+    if asks(argv, HELP_FLAGS):
         from regtest.node.config import OPTIONS
 
         print("Usage: potcd [options]\n\nOptions:")

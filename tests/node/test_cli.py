@@ -84,6 +84,26 @@ def test_usage():
     assert r.returncode == 0 and r.stdout.startswith("potc-cli: send commands to potcd")
 
 
+def test_version_and_help_flags_anywhere_among_the_options(tmp_path):
+    """bitcoind/bitcoin-cli answer -version and -help wherever they stand among the options,
+    before reading any configuration; after the method they are its parameters."""
+    from tests.node.framework import potcd_cmd
+
+    from regtest.node.version import package_version
+
+    env_cmds = {"potcd": potcd_cmd, "potc-cli": cli_cmd}
+    for program, cmd in env_cmds.items():
+        r = subprocess.run(cmd(f"-datadir={tmp_path / 'missing'}", "-version"), capture_output=True,
+                           text=True, cwd=REPO, timeout=60)
+        assert (r.returncode, r.stdout, r.stderr) == (0, f"{program} version v{package_version()}\n", "")
+    r = subprocess.run(cli_cmd(f"-datadir={tmp_path}", "-h"), capture_output=True, text=True,
+                       cwd=REPO, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("potc-cli: send commands to potcd")
+    r = subprocess.run(cli_cmd(f"-datadir={tmp_path}", "-rpcport=1", "echo", "-version"),
+                       capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 1 and "Could not locate RPC credentials" in r.stderr
+
+
 def test_bad_cli_option():
     r = subprocess.run(cli_cmd("-nosuchoption", "getblockcount"), capture_output=True, text=True,
                        cwd=REPO, timeout=60)
