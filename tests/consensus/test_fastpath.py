@@ -8,6 +8,7 @@ import random
 import pytest
 
 from regtest.consensus import checker as chk
+from regtest.consensus import fastpath
 from regtest.consensus.script_error import ScriptError
 from regtest.consensus.script_flags import ALL_FLAGS, MANDATORY_FLAGS, STANDARD_FLAGS, ScriptFlags
 from regtest.consensus.transaction import Transaction, TxIn, TxOut
@@ -33,6 +34,17 @@ FLAG_SETS = [
     int(ScriptFlags.P2SH | ScriptFlags.STRICTENC | ScriptFlags.NULLFAIL),
     int(ScriptFlags.P2SH | ScriptFlags.LOW_S | ScriptFlags.WITNESS | ScriptFlags.WITNESS_PUBKEYTYPE),
 ]
+
+
+@pytest.fixture(params=[True, False], ids=["accel", "python"])
+def accel(request: pytest.FixtureRequest):
+    """Run with the C templates (when built) and with the pure-Python fast paths."""
+    if request.param and fastpath._ACCEL_MODULE is None:
+        pytest.skip("C accelerator not built")
+    saved = fastpath.ACCEL
+    fastpath.ACCEL = request.param
+    yield request.param
+    fastpath.ACCEL = saved
 
 
 def _specs(kind: str, rng: random.Random) -> InputSpec:
@@ -111,7 +123,7 @@ def _both(tx: Transaction, spent: tuple[TxOut, ...], flags: int) -> tuple[Script
 
 
 @pytest.mark.parametrize("kind", ["p2pkh", "p2wpkh", "multisig", "p2tr-key", "p2tr-script"])
-def test_fast_paths_match_general_interpreter(kind: str) -> None:
+def test_fast_paths_match_general_interpreter(kind: str, accel: bool) -> None:
     rng = random.Random(f"fastpath-{kind}")
     outcomes: set[ScriptError] = set()
     for t in range(25):
@@ -129,7 +141,7 @@ def test_fast_paths_match_general_interpreter(kind: str) -> None:
 
 @pytest.mark.parametrize("prefix,size", [(b"\x00\x14", 20), (b"\x51\x20", 32)])
 @pytest.mark.parametrize("last", [0x00, 0x80, 0x01, 0x81])
-def test_near_zero_witness_programs(prefix: bytes, size: int, last: int) -> None:
+def test_near_zero_witness_programs(prefix: bytes, size: int, last: int, accel: bool) -> None:
     """cast_to_bool of the program: zero and negative zero are false, anything else true."""
     rng = random.Random(7)
     outputs = (TxOut(1000, b"\x00\x14" + bytes(20)),)

@@ -50,18 +50,22 @@ def differential(
     min_valid: int,
     min_invalid: int,
     fast_paths: bool = True,
+    accel: bool | None = None,
 ) -> Counter:
     """Run `examples` derandomized cases; also require both verdicts to occur often enough,
     so a generator that silently degenerates (everything invalid) fails the test.
-    `fast_paths=False` runs our engine with its template fast paths off (general interpreter)."""
-    from regtest.consensus import checker
+    `fast_paths=False` runs our engine with its template fast paths off (general interpreter);
+    `accel=False` keeps the fast paths but in pure Python (the C accelerator off; None: as is)."""
+    from regtest.consensus import checker, fastpath
 
-    saved = checker.FAST_PATHS
+    saved = checker.FAST_PATHS, fastpath.ACCEL
     checker.FAST_PATHS = fast_paths
+    if accel is not None:
+        fastpath.ACCEL = accel and fastpath._ACCEL_MODULE is not None
     try:
         return _differential(strategy, examples, min_valid, min_invalid)
     finally:
-        checker.FAST_PATHS = saved
+        checker.FAST_PATHS, fastpath.ACCEL = saved
 
 
 def _differential(

@@ -172,3 +172,8 @@ def test_segwit_flag_subsets_agree_with_core() -> None:
 def test_ecdsa_general_interpreter_agrees_with_core() -> None:
     """ECDSA templates with our fast paths off (the general interpreter path)."""
     differential(ecdsa_cases(), examples=400, min_valid=80, min_invalid=80, fast_paths=False)
+
+
+def test_ecdsa_python_fast_paths_agree_with_core() -> None:
+    """ECDSA templates with the C accelerator off (the pure-Python fast paths)."""
+    differential(ecdsa_cases(), examples=400, min_valid=80, min_invalid=80, accel=False)

@@ -108,3 +108,8 @@ def test_mutated_valid_spends_agree_with_core() -> None:
 def test_mutated_valid_spends_general_interpreter_agrees_with_core() -> None:
     """The same with our template fast paths off, so the general interpreter meets Core too."""
     differential(mutated_cases(), examples=800, min_valid=40, min_invalid=300, fast_paths=False)
+
+
+def test_mutated_valid_spends_python_fast_paths_agree_with_core() -> None:
+    """The same with the C accelerator off (the pure-Python fast paths)."""
+    differential(mutated_cases(), examples=600, min_valid=30, min_invalid=200, accel=False)

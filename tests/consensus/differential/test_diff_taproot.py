@@ -266,3 +266,9 @@ def test_taproot_script_path_agrees_with_core() -> None:
     seen = differential(script_path_cases(), examples=1100, min_valid=150, min_invalid=150)
     for kind in LEAF_KINDS:
         assert any(str(k).startswith(f"scriptpath/{kind}") for k in seen), kind
+
+
+def test_taproot_python_fast_paths_agree_with_core() -> None:
+    """Key and script paths with the C accelerator off (the pure-Python fast paths)."""
+    differential(key_path_cases(), examples=300, min_valid=50, min_invalid=50, accel=False)
+    differential(script_path_cases(), examples=300, min_valid=40, min_invalid=40, accel=False)
