@@ -76,8 +76,8 @@ def build_params(words: list[str], named: bool, method: str = "") -> list | dict
     return out
 
 
-def credentials(settings: Settings) -> str:
-    password = settings.get("rpcpassword") or ""
+def credentials(settings: Settings, stdin_password: str | None = None) -> str:
+    password = stdin_password if stdin_password is not None else settings.get("rpcpassword") or ""
     if password:
         return f"{settings.get('rpcuser') or ''}:{password}"
     path = Path(settings.get("rpccookiefile") or ".cookie")
@@ -97,7 +97,7 @@ class _Refused(Exception):
     pass
 
 
-def call(settings: Settings, method: str, params: list | dict) -> dict:
+def call(settings: Settings, method: str, params: list | dict, stdin_password: str | None = None) -> dict:
     """One JSON-RPC 1.0 call; returns the reply object (with result and error)."""
     host = settings.get("rpcconnect") or "127.0.0.1"
     port = settings.get_int("rpcport", settings.chain_info.rpc_port)
@@ -107,7 +107,7 @@ def call(settings: Settings, method: str, params: list | dict) -> dict:
     timeout = settings.get_int("rpcclienttimeout", DEFAULT_TIMEOUT) or None
     body = jsonfmt.dumps({"method": method, "params": params, "id": 1}).encode()
     # credentials are read per attempt: with -rpcwait the cookie appears when the server starts
-    auth = base64.b64encode(credentials(settings).encode()).decode()
+    auth = base64.b64encode(credentials(settings, stdin_password).encode()).decode()
     conn = http.client.HTTPConnection(host.strip("[]"), port, timeout=timeout)
     try:
         conn.request("POST", "/", body, {"Content-Type": "application/json",
@@ -152,7 +152,7 @@ Usage:
 Options: -datadir=<dir> -conf=<file> -chain=<regtest|bitcoin-regtest|main> -regtest
   -rpcconnect=<host[:port]> -rpcport=<port> -rpcuser=<user> -rpcpassword=<pw>
   -rpccookiefile=<file> -rpcwait -rpcwaittimeout=<s> -rpcclienttimeout=<s> -named -stdin
-  -version -help
+  -stdinrpcpass -getinfo -version -help
 """
 
 
@@ -166,8 +166,19 @@ def run(argv: list[str], stdin=None) -> tuple[int, str, str]:
         settings, words = load_settings(argv, allow_positional=True)
     except ConfigError as e:
         return 1, "", f"Error: {e}\n"
+    lines = iter(stdin or sys.stdin)  # read only when -stdinrpcpass or -stdin asks
+    password = None
+    if settings.get_bool("stdinrpcpass"):  # the first line, before any -stdin arguments
+        password = next(lines, None)
+        if password is None:
+            return 1, "", "error: -stdinrpcpass specified but failed to read from standard input\n"
+        password = password.rstrip("\n")
     if settings.get_bool("stdin"):
-        words = words + [line.rstrip("\n") for line in (stdin or sys.stdin)]
+        words = words + [line.rstrip("\n") for line in lines]
+    if settings.get_bool("getinfo"):
+        if words:
+            return 1, "", "error: -getinfo takes no arguments\n"
+        return getinfo(settings, password)
     if not words:
         return 1, "", "error: too few parameters (need at least command)\n"
     method, args = words[0], words[1:]
@@ -175,12 +186,18 @@ def run(argv: list[str], stdin=None) -> tuple[int, str, str]:
         params = build_params(args, settings.get_bool("named"), method)
     except CLIError as e:
         return 1, "", f"error: {e}\n"
+    return call_with_wait(settings, method, params, password)
+
+
+def call_with_wait(settings: Settings, method: str, params: list | dict,
+                   password: str | None = None) -> tuple[int, str, str]:
+    """One call as bitcoin-cli makes it (retrying under -rpcwait): (exit code, stdout, stderr)."""
     wait = settings.get_bool("rpcwait")
     wait_timeout = settings.get_int("rpcwaittimeout", 0)
     deadline = time.monotonic() + wait_timeout if wait_timeout > 0 else None
     while True:
         try:
-            reply = call(settings, method, params)
+            reply = call(settings, method, params, password)
         except _Refused as e:
             if wait and (deadline is None or time.monotonic() < deadline):
                 time.sleep(0.2)
@@ -210,6 +227,29 @@ def run(argv: list[str], stdin=None) -> tuple[int, str, str]:
         return 1, "", f"error: {jsonfmt.dumps(error)}\n"
     text = format_result(reply.get("result"))
     return 0, (text + "\n") if text else "", ""
+
+
+def getinfo(settings: Settings, password: str | None) -> tuple[int, str, str]:
+    """bitcoin-cli -getinfo's human-readable summary, with the lines this node can fill (it has
+    no P2P network, so no connection, version, time offset or proxy lines)."""
+    results = []
+    for method in ("getblockchaininfo", "getmempoolinfo"):
+        code, out, err = call_with_wait(settings, method, [], password)
+        if code != 0:
+            return code, out, err
+        results.append(jsonfmt.loads(out))
+    chain, pool = results
+    warnings = chain.get("warnings") or []
+    text = (f"Chain: {chain['chain']}\n"
+            f"Blocks: {chain['blocks']}\n"
+            f"Headers: {chain['headers']}\n"
+            f"Verification progress: {float(chain['verificationprogress']) * 100:.4f}%\n"
+            f"Difficulty: {float(chain['difficulty'])!r}\n"
+            f"\n"
+            f"Min tx relay fee rate (BTC/kvB): {pool['minrelaytxfee']:.8f}\n"
+            f"\n"
+            f"Warnings: {' '.join(warnings) if warnings else '(none)'}\n")
+    return 0, text, ""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,6 +78,8 @@ for _name, _help, _net in [
     ("rpcclienttimeout", "potc-cli: HTTP timeout in seconds", False),
     ("named", "potc-cli: pass named arguments", False),
     ("stdin", "potc-cli: read extra arguments from standard input", False),
+    ("stdinrpcpass", "potc-cli: read the RPC password from the first line of standard input", False),
+    ("getinfo", "potc-cli: a summary of the node's state (chain, blocks, fee floor, warnings)", False),
     ("txindex", "Maintain a full transaction index", False),
     ("coordinatorkey", "Coordinator private key (hex) for generatetoaddress/generateblock", False),
     ("printtoconsole", "Send log lines to the console too", False),

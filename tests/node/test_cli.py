@@ -70,6 +70,34 @@ def test_stdin_arguments(node):
     assert r.stdout == GENESIS + "\n"
 
 
+def test_stdinrpcpass_reads_the_password_before_stdin_arguments(node):
+    user, password = node.credentials()
+    r = run_cli(node, "getblockhash", stdin=f"{password}\n0\n",
+                extra=[f"-rpcuser={user}", "-stdinrpcpass", "-stdin"])
+    assert (r.returncode, r.stdout) == (0, GENESIS + "\n")
+    r = run_cli(node, "getblockcount", stdin="not the password\n", extra=[f"-rpcuser={user}", "-stdinrpcpass"])
+    assert r.returncode == 1
+    assert r.stderr == "error: Authorization failed: Incorrect rpcuser or rpcpassword\n"
+    r = run_cli(node, "getblockcount", stdin="", extra=["-stdinrpcpass"])
+    assert r.returncode == 1
+    assert r.stderr == "error: -stdinrpcpass specified but failed to read from standard input\n"
+
+
+def test_getinfo_summary(node):
+    info = node.rpc("getblockchaininfo")
+    r = run_cli(node, extra=["-getinfo"])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:5] == [f"Chain: {info['chain']}", f"Blocks: {info['blocks']}",
+                         f"Headers: {info['headers']}", "Verification progress: 100.0000%",
+                         f"Difficulty: {float(info['difficulty'])!r}"]
+    fee = node.rpc("getmempoolinfo")["minrelaytxfee"]
+    assert f"Min tx relay fee rate (BTC/kvB): {fee:.8f}" in lines
+    assert lines[-1] == "Warnings: (none)"
+    r = run_cli(node, "getblockcount", extra=["-getinfo"])
+    assert r.returncode == 1 and r.stderr == "error: -getinfo takes no arguments\n"
+
+
 def test_wrong_password_and_no_server(node):
     r = run_cli(node, "getblockcount", extra=["-rpcuser=x", "-rpcpassword=y"])
     assert r.returncode == 1
