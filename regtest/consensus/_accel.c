@@ -693,6 +693,131 @@ static PyObject *p2pkh(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     RETURN_INT(SE_OK);
 }
 
+PyDoc_STRVAR(p2sh_multisig_doc,
+"p2sh_multisig(script_sig, script_pubkey, witness, flags, n_in, pieces) -> int\n\n"
+"Verdict for a P2SH spend of a bare m-of-n CHECKMULTISIG redeem script (33/65-byte key pushes),\n"
+"scriptSig `OP_0 <sig>... <redeem>` with exactly m direct signature pushes and the redeem\n"
+"script pushed minimally: fastpath._p2sh_multisig's result, or -1 to fall back (other shapes,\n"
+"a signature push found inside the redeem script (FindAndDelete), hash types that are not\n"
+"ALL-like, non-DER signatures where allowed).");
+
+static PyObject *p2sh_multisig(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    const unsigned char *ss, *spk;
+    size_t end, nspk;
+    uint64_t flags, n_in;
+    pieces_t h;
+    const unsigned char *recs, *outs;
+    if (nargs != 6 || !g_ctx) {
+        PyErr_SetString(PyExc_TypeError, "p2sh_multisig(script_sig, script_pubkey, witness, flags, n_in, pieces) after init()");
+        return NULL;
+    }
+    if (!bytes_arg(args[0], &ss, &end) || !bytes_arg(args[1], &spk, &nspk) || nspk != 23 ||
+        !PyTuple_Check(args[2]) || !as_u64(args[3], &flags) || end < 1 || ss[0] != 0)
+        RETURN_INT(FALLBACK);
+    /* signature pushes (direct, 2-75 bytes) up to the push that ends the scriptSig */
+    size_t sig_at[17], sig_len[17], n_sigs = 0, pc = 1, op;
+    for (;;) {
+        if (pc >= end)
+            RETURN_INT(FALLBACK);
+        op = ss[pc];
+        if (op < 2 || op > 0x4D)
+            RETURN_INT(FALLBACK);
+        if (op == 0x4C || op == 0x4D || pc + 1 + op == end)
+            break;
+        if (n_sigs == 16 || pc + 1 + op > end)
+            RETURN_INT(FALLBACK); /* more than 16 can never match m; a truncated push */
+        sig_at[n_sigs] = pc + 1;
+        sig_len[n_sigs++] = op;
+        pc += 1 + op;
+    }
+    size_t size, start;
+    if (op == 0x4C) {
+        if (end - pc < 2 || (size = ss[pc + 1]) <= 75)
+            RETURN_INT(FALLBACK);
+        start = pc + 2;
+    } else if (op == 0x4D) {
+        if (end - pc < 3 || (size = ss[pc + 1] | ((size_t)ss[pc + 2] << 8)) <= 255)
+            RETURN_INT(FALLBACK);
+        start = pc + 3;
+    } else {
+        size = op;
+        start = pc + 1;
+    }
+    if (start + size != end || size > 520)
+        RETURN_INT(FALLBACK);
+    const unsigned char *redeem = ss + start;
+    size_t rn = size;
+    /* the redeem script: OP_m <key>... OP_n OP_CHECKMULTISIG */
+    if (rn < 37 || redeem[rn - 1] != 0xAE)
+        RETURN_INT(FALLBACK);
+    int m = (int)redeem[0] - 0x50, n_keys = (int)redeem[rn - 2] - 0x50;
+    if (m < 1 || m > 16 || n_keys < 1 || n_keys > 16 || m > n_keys || (size_t)m != n_sigs)
+        RETURN_INT(FALLBACK);
+    size_t key_at[16], key_len[16];
+    int nk = 0;
+    pc = 1;
+    while (pc < rn - 2) {
+        op = redeem[pc];
+        if ((op != 33 && op != 65) || nk == 16)
+            RETURN_INT(FALLBACK);
+        key_at[nk] = pc + 1;
+        key_len[nk++] = op;
+        pc += 1 + op;
+    }
+    if (pc != rn - 2 || nk != n_keys)
+        RETURN_INT(FALLBACK);
+    unsigned char h160[20];
+    hash160(redeem, rn, h160);
+    if (memcmp(h160, spk + 2, 20) != 0)
+        RETURN_INT(SE_EVAL_FALSE); /* OP_EQUAL leaves false */
+    /* FindAndDelete would remove a signature push found in the scriptCode; any occurrence
+     * as a substring (a superset of whole-opcode matches) goes to Python */
+    for (size_t i = 0; i < n_sigs; i++) {
+        size_t k = sig_len[i] + 1;
+        for (size_t at = 0; k <= rn && at + k <= rn; at++)
+            if (redeem[at] == sig_len[i] && memcmp(redeem + at + 1, ss + sig_at[i], sig_len[i]) == 0)
+                RETURN_INT(FALLBACK);
+    }
+    if (!as_u64(args[4], &n_in) || !get_pieces(args[5], &h, &recs, &outs) || n_in >= h.n_in)
+        RETURN_INT(FALLBACK);
+    /* CHECKMULTISIG: signatures and keys matched from the last down, one digest per hash type */
+    unsigned char msgs[17][32], types[17];
+    int n_msgs = 0;
+    int isig = m - 1, ikey = n_keys - 1, left = m, remaining = n_keys, success = 1;
+    while (success && left > 0) {
+        const unsigned char *sig = ss + sig_at[isig], *pk = redeem + key_at[ikey];
+        size_t ns = sig_len[isig], npk = key_len[ikey];
+        int e = encoding_checks(sig, ns, pk, npk, flags, 0);
+        if (e != SE_OK)
+            RETURN_INT(e);
+        unsigned char ht = sig[ns - 1];
+        if ((ht & 0x80) || (ht & 0x1F) == 2 || (ht & 0x1F) == 3 || !is_strict_der(sig, ns))
+            RETURN_INT(FALLBACK);
+        int j = 0;
+        while (j < n_msgs && types[j] != ht)
+            j++;
+        if (j == n_msgs) {
+            types[j] = ht;
+            legacy_all(&h, recs, outs, (uint32_t)n_in, redeem, rn, ht, msgs[j]);
+            n_msgs++;
+        }
+        if (ecdsa_ok(sig, pk, npk, msgs[j])) {
+            isig--;
+            left--;
+        }
+        ikey--;
+        remaining--;
+        if (left > remaining)
+            success = 0;
+    }
+    if (!success)
+        RETURN_INT((flags & F_NULLFAIL) ? SE_SIG_NULLFAIL : SE_EVAL_FALSE);
+    if ((flags & F_WITNESS) && PyTuple_GET_SIZE(args[2]))
+        RETURN_INT(SE_WITNESS_UNEXPECTED);
+    RETURN_INT(SE_OK);
+}
+
 /* BIP340 check of a 64/65-byte taproot signature for DEFAULT/ALL; FALLBACK for other hash
  * types (the general BIP341 message is left to Python). */
 static int schnorr_check(const unsigned char *sig, size_t ns, const unsigned char *key, const pieces_t *h,
@@ -842,6 +967,7 @@ static PyMethodDef methods[] = {
     {"tx_pieces", (PyCFunction)(void (*)(void))tx_pieces, METH_FASTCALL, tx_pieces_doc},
     {"p2wpkh", (PyCFunction)(void (*)(void))p2wpkh, METH_FASTCALL, p2wpkh_doc},
     {"p2pkh", (PyCFunction)(void (*)(void))p2pkh, METH_FASTCALL, p2pkh_doc},
+    {"p2sh_multisig", (PyCFunction)(void (*)(void))p2sh_multisig, METH_FASTCALL, p2sh_multisig_doc},
     {"p2tr", (PyCFunction)(void (*)(void))p2tr, METH_FASTCALL, p2tr_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -7,8 +7,8 @@ path costs several microseconds of interpreter overhead around each libsecp256k1
 `fast_check` returns None for anything it does not handle, and the caller then runs the
 general engine. Tests compare both paths error for error (checker.FAST_PATHS off/on).
 
-With the optional C extension `_accel` built (setup.py), the P2WPKH, P2PKH and P2TR templates
-run in C first; it answers only the cases it handles exactly and returns -1 for the rest,
+With the optional C extension `_accel` built (setup.py), the P2WPKH, P2PKH, P2SH multisig and
+P2TR templates run in C first; it answers only the cases it handles exactly and returns -1 for the rest,
 which then take the Python code below. `ACCEL` switches it (tests flip it; the environment
 variable POTC_NO_ACCEL=1 turns it off at import).
 """
@@ -109,6 +109,7 @@ if _ACCEL_MODULE is not None:
     _c_p2wpkh = _ACCEL_MODULE.p2wpkh
     _c_p2pkh = _ACCEL_MODULE.p2pkh
     _c_p2tr = _ACCEL_MODULE.p2tr
+    _c_p2sh_multisig = _ACCEL_MODULE.p2sh_multisig
 _ERRORS = tuple(sorted(ScriptError, key=int))
 assert all(int(e) == i for i, e in enumerate(_ERRORS))
 
@@ -151,6 +152,10 @@ def fast_check(tx: Transaction, n_in: int, txin: TxIn, spent: TxOut, flags: int,
         elif n == 23:
             if (spk[0] == 0xA9 and spk[1] == 20 and spk[22] == 0x87 and flags & F_P2SH
                     and script_sig and script_sig[0] == 0):
+                if ACCEL:
+                    r = _c_p2sh_multisig(script_sig, spk, txin.witness, flags, n_in, txdata.accel or _pieces(txdata))
+                    if r >= 0:
+                        return _ERRORS[r]
                 return _p2sh_multisig(tx, n_in, txin, spk, flags, txdata)
         elif n == 25:
             if (spk[0] == 0x76 and spk[1] == 0xA9 and spk[2] == 20 and spk[23] == 0x88 and spk[24] == 0xAC):

@@ -20,6 +20,7 @@ import pytest
 
 from regtest.consensus import checker as chk
 from regtest.consensus import fastpath
+from regtest.consensus.hashes import hash160
 from regtest.consensus.script import push_data
 from regtest.consensus.script_error import ScriptError
 from regtest.consensus.script_flags import ALL_FLAGS, MANDATORY_FLAGS, STANDARD_FLAGS, ScriptFlags
@@ -77,6 +78,8 @@ def c_raw(tx: Transaction, spent: tuple[TxOut, ...], flags: int, index: int = 0)
         return accel.p2wpkh(txin.witness, spk, spent[index].value, flags, index, pieces)
     if len(spk) == 34:
         return accel.p2tr(txin.witness, spk, flags, index, pieces)
+    if len(spk) == 23:
+        return accel.p2sh_multisig(txin.script_sig, spk, txin.witness, flags, index, pieces)
     return accel.p2pkh(txin.script_sig, spk, txin.witness, flags, index, pieces)
 
 
@@ -147,7 +150,6 @@ def test_p2wpkh_key_forms() -> None:
     # signatures were made against the compressed key's scriptCode; sign per form instead
     for form, std_err in (("uncompressed", E.WITNESS_PUBKEYTYPE), ("hybrid", E.PUBKEYTYPE)):
         pub = k.pub_form(form)
-        from regtest.consensus.hashes import hash160
         from regtest.testing.txgen import p2pkh_script, sign_v0
 
         spk = b"\x00\x14" + hash160(pub)
@@ -259,6 +261,81 @@ def test_p2pkh_hash_types(hashtype: int) -> None:
     check(tx, spent, MAND, E.OK, handled=all_class)
     defined = hashtype & 0x7F in (1, 2, 3)
     check(tx, spent, STD, None if defined else E.SIG_HASHTYPE, handled=None)
+
+
+# --- P2SH multisig --------------------------------------------------------------------------
+@pytest.mark.parametrize("m,n", [(1, 1), (1, 3), (2, 3), (3, 3), (2, 5), (15, 15)])
+def test_multisig_valid_and_failing(m: int, n: int) -> None:
+    keys = [key(30 + i) for i in range(n)]
+    tx, spent = signed(p2sh_multisig_input(keys, m))
+    for flags in FLAG_SETS:
+        check(tx, spent, flags, E.OK, handled=bool(flags & F.P2SH) or None)
+    ss = tx.vin[0].script_sig
+    # a signature made with another key: the matching runs out of keys
+    other, _ = signed(p2sh_multisig_input([key(99)] + keys[1:], m))
+    first = other.vin[0].script_sig[1 : 2 + other.vin[0].script_sig[1]]
+    swapped = ss[:1] + first + ss[2 + ss[1] :]
+    check(with_input(tx, script_sig=swapped), spent, MAND, E.EVAL_FALSE)
+    check(with_input(tx, script_sig=swapped), spent, STD, E.SIG_NULLFAIL)
+    check(with_input(tx, witness=(b"\x01",)), spent, MAND, E.WITNESS_UNEXPECTED)
+    check(with_input(tx, script_sig=ss + b"\x51"), spent, MAND, handled=False)
+    check(with_input(tx, script_sig=b"\x51" + ss[1:]), spent, MAND, handled=False)  # dummy not OP_0
+
+
+def test_multisig_keys_order_encodings_and_hash_types() -> None:
+    from regtest.testing.txgen import multisig_script, p2sh_script, sign_legacy
+
+    k = [key(40), key(41), key(42)]
+    for forms, std_err in ((("compressed", "uncompressed", "compressed"), E.OK),
+                           (("compressed", "hybrid", "compressed"), E.PUBKEYTYPE)):
+        pubs = [kk.pub_form(f) for kk, f in zip(k, forms)]
+        redeem = multisig_script(2, pubs)
+        for signers, ht in (((0, 1), 1), ((0, 2), 1), ((1, 2), 0x01), ((0, 1), 0x81), ((0, 2), 4), ((1, 0), 1)):
+            tx, spent = signed(p2sh_multisig_input(k, 2))
+            spent = (TxOut(spent[0].value, p2sh_script(redeem)),) + spent[1:]
+            sigs = [sign_legacy(k[i], tx, 0, redeem, ht) for i in signers]
+            tx = with_input(tx, script_sig=b"\x00" + b"".join(push_data(s) for s in sigs) + push_data(redeem))
+            all_class = not ht & 0x80
+            want = E.OK if signers[0] < signers[1] else E.EVAL_FALSE  # out of order never matches
+            check(tx, spent, MAND, want, handled=all_class)
+            check(tx, spent, STD, handled=None)
+            high = [mutate_ecdsa(s[:-1], "high_s", 0) + s[-1:] for s in sigs]
+            tx2 = with_input(tx, script_sig=b"\x00" + b"".join(push_data(s) for s in high) + push_data(redeem))
+            check(tx2, spent, MAND, want, handled=all_class)
+            check(tx2, spent, STD, handled=None)
+            lax = [mutate_ecdsa(s[:-1], "pad_s", 0) + s[-1:] for s in sigs]
+            tx3 = with_input(tx, script_sig=b"\x00" + b"".join(push_data(s) for s in lax) + push_data(redeem))
+            check(tx3, spent, MAND, E.SIG_DER)
+            check(tx3, spent, int(F.P2SH), handled=False)
+        check(tx, spent, STD, handled=None)
+    # the redeem script hash does not match: OP_EQUAL is false
+    tx, spent = signed(p2sh_multisig_input(k, 2))
+    check(tx, (TxOut(spent[0].value, b"\xa9\x14" + bytes(20) + b"\x87"),) + spent[1:], MAND, E.EVAL_FALSE)
+
+
+def test_multisig_signature_inside_redeem_script_falls_back() -> None:
+    """A signature push found in the redeem script (FindAndDelete territory) is Python's."""
+    from regtest.testing.txgen import p2sh_script
+
+    k = [key(43), key(44)]
+    tx, spent = signed(p2sh_multisig_input(k, 1))
+    # the "signature" is the second key itself: a whole-opcode match, FindAndDelete removes it
+    redeem = b"\x51" + push_data(k[0].pub) + push_data(k[1].pub) + b"\x52\xae"
+    spent = (TxOut(spent[0].value, p2sh_script(redeem)),) + spent[1:]
+    tx1 = with_input(tx, script_sig=b"\x00" + push_data(k[1].pub) + push_data(redeem))
+    for flags in FLAG_SETS:
+        check(tx1, spent, flags, handled=False if flags & F.P2SH else None)
+    check(tx1, spent, int(F.P2SH | F.CONST_SCRIPTCODE), E.SIG_FINDANDDELETE, handled=False)
+    # a push that straddles two key pushes: no whole-opcode match, still left to Python
+    key1 = b"\x04" + bytes(range(10, 74))
+    key1 = key1[:20] + b"\x48" + key1[21:]
+    redeem = b"\x51" + push_data(key1) + push_data(k[1].pub) + b"\x52\xae"
+    at = 2 + 20
+    fake_sig = redeem[at + 1 : at + 1 + 0x48]
+    spent = (TxOut(spent[0].value, p2sh_script(redeem)),) + spent[1:]
+    tx2 = with_input(tx, script_sig=b"\x00" + push_data(fake_sig) + push_data(redeem))
+    for flags in FLAG_SETS:
+        check(tx2, spent, flags, handled=False if flags & F.P2SH else None)
 
 
 # --- P2TR ----------------------------------------------------------------------------------
@@ -418,7 +495,14 @@ def test_hostile_arguments_never_crash() -> None:
         r2 = accel.p2tr(args[0], args[1], args[3], args[4], args[5])
         ss = rng.randbytes(rng.randrange(150)) if rng.random() < 0.5 else push_data(rng.randbytes(72)) + push_data(rng.randbytes(33))
         r3 = accel.p2pkh(ss, args[1], args[0], args[3], args[4], args[5])
-        for r in (r1, r2, r3):
+        ms = b"\x00" + b"".join(push_data(rng.randbytes(rng.choice((2, 33, 71, 72, 75)))) for _ in range(rng.randrange(4)))
+        red = bytes([0x50 + rng.randrange(18)]) + b"".join(
+            push_data(rng.randbytes(rng.choice((33, 65, 34)))) for _ in range(rng.randrange(4))) + bytes(
+            [0x50 + rng.randrange(18), rng.choice((0xAE, 0xAE, 0xAF))])
+        ms += push_data(red) if rng.random() < 0.9 else rng.randbytes(rng.randrange(30))
+        spk23 = b"\xa9\x14" + hash160(red) + b"\x87" if rng.random() < 0.7 else rng.randbytes(23)
+        r4 = accel.p2sh_multisig(ms, spk23, args[0], args[3], args[4], args[5])
+        for r in (r1, r2, r3, r4):
             assert r == -1 or 0 <= r < len(ScriptError)
         assert accel.tx_pieces(rng.randbytes(rng.randrange(200)), rng.choice((None, spent, [1, 2], ()))) is None or True
     with pytest.raises(TypeError):
@@ -432,6 +516,7 @@ def test_no_leaks() -> None:
     tx, spent = signed(p2wpkh_input(key(21)))
     txp, spentp = signed(p2pkh_input(key(22)))
     txt, spentt = signed(p2tr_script_input(key(23), key(24), 2))
+    txm, spentm = signed(p2sh_multisig_input([key(25), key(26), key(27)], 2))
     raw = tx.serialize_without_witness()
 
     def burst() -> None:
@@ -439,6 +524,7 @@ def test_no_leaks() -> None:
             check_input(tx, 0, spent, STD)
             check_input(txp, 0, spentp, STD)
             check_input(txt, 0, spentt, MAND)
+            check_input(txm, 0, spentm, STD)
             accel.tx_pieces(raw, spent)
             accel.p2wpkh(tx.vin[0].witness, spent[0].script_pubkey, 2**70, 0, 0, b"")
 
