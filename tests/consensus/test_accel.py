@@ -424,6 +424,50 @@ def test_tx_pieces_match_python_hashes() -> None:
     assert accel.tx_pieces(b"\x01\x00\x00\x00\xfd\x01\x00", None) is None  # non-canonical count
 
 
+def test_tx_pieces_on_damaged_serializations() -> None:
+    """Damaged encodings: None, or pieces equal to what Python computes from the same bytes."""
+    import struct
+
+    from regtest.consensus.serialize import DeserializationError
+
+    rng = random.Random(5)
+    tx, spent = build_signed_tx([p2wpkh_input(key(60)), p2pkh_input(key(61))], OUTPUTS, seed=9)
+    raw = tx.serialize_without_witness()
+    accepted = 0
+    for _ in range(3000):
+        b = bytearray(raw)
+        for _ in range(rng.randint(1, 3)):
+            if not b:
+                break
+            what = rng.randrange(4)
+            i = rng.randrange(len(b))
+            if what == 0:
+                b[i] = rng.randrange(256)
+            elif what == 1:
+                del b[i:]
+            elif what == 2:
+                b[i:i] = rng.randbytes(rng.randint(1, 3))
+            else:
+                del b[i]
+        if not b:
+            continue
+        data = bytes(b)
+        out = accel.tx_pieces(data, None)
+        try:
+            parsed = Transaction.parse(data, allow_witness=False)
+        except (DeserializationError, ValueError):
+            parsed = None
+        if out is None:
+            continue
+        accepted += 1
+        n_in = struct.unpack_from("<I", out, 8)[0]
+        assert len(out) == 24 + 256 + 40 * n_in + struct.unpack_from("<I", out, 16)[0]
+        if parsed is not None:
+            txd = PrecomputedTxData(parsed, None)
+            assert out[24 + 96 : 24 + 192] == b"".join(txd.bip143)
+    assert accepted > 0
+
+
 # --- randomised equivalence ------------------------------------------------------------------
 def _flip(data: bytes, rng: random.Random) -> bytes:
     if not data:
