@@ -146,7 +146,7 @@ class Coordinator:
             log.info("resumed open cycle %d", last.id)
         elif last is not None:
             self.cycle = last
-            self._republish(last.parent, last.height)
+            await self._republish(last.parent, last.height)
         if self.cycle is None or (self.cycle.state == "sealed" and self.cycle.parent != self.tip.hash):
             await self._open_cycle()
 
@@ -175,7 +175,7 @@ class Coordinator:
         cid = 1 if last is None else last.id + 1
         if self.store.certificate_for(self.tip.hash, self.tip.height + 1) is not None:
             # Already sealed a block on this tip (restart before the node took it): republish, wait.
-            self._republish(self.tip.hash, self.tip.height + 1)
+            await self._republish(self.tip.hash, self.tip.height + 1)
             return
         now = time.time()
         miners = self.store.miners()
@@ -193,12 +193,30 @@ class Coordinator:
             self.changed.notify_all()
         self.wake.set()
 
-    def _republish(self, parent: bytes, height: int) -> None:
+    async def _republish(self, parent: bytes, height: int) -> None:
+        """Announce the block sealed on (parent, height) again and hand it to the node again.
+        No second certificate is ever signed for that slot, so if the node never got the block
+        (down or restarting at the seal, a dropped ZMQ message) this is the only way on."""
         got = self.store.certificate_for(parent, height)
-        if got is not None and self.publisher is not None:
-            _cycle, cert, block = got
+        if got is None:
+            return
+        _cycle, cert, block = got
+        if self.publisher is not None:
             self.publisher.send(b"certificate", cert)
             self.publisher.send(b"sealedblock", block)
+        await self._submit(Block.parse(block))
+
+    async def _submit(self, block: Block) -> None:
+        """submitblock through the template source, when it has a node; never raises."""
+        submit = getattr(self.templates, "submit_block", None)
+        if submit is None:
+            return
+        try:
+            reason = await submit(block)
+            if reason not in (None, "duplicate"):
+                log.error("node refused sealed block %s: %s", hash_to_hex(block.hash), reason)
+        except Exception as e:  # the node being down must not lose the (persisted) block
+            log.error("could not submit block %s: %s", hash_to_hex(block.hash), e)
 
     # --- tip following --------------------------------------------------------------------------
     async def on_tip(self, tip: Tip) -> None:
@@ -362,7 +380,7 @@ class Coordinator:
                     if c is not None and c.state == "sealed" and self.tip is not None and c.parent == self.tip.hash:
                         await self._poll_tip()
                         if self.tip is not None and c.parent == self.tip.hash:
-                            self._republish(c.parent, c.height)
+                            await self._republish(c.parent, c.height)
 
     async def _poll_tip(self) -> None:
         if self.tip_source is None:
@@ -463,7 +481,7 @@ class Coordinator:
                                                                 "superseded": True}), c.id))
                 self.store.set_meta("current_model", model_after)
             self.cycle = self.store.cycle(c.id)
-            self._republish(c.parent, c.height)
+            await self._republish(c.parent, c.height)
             return record
         self.sealed_heights[block.hash] = c.height
         self.cycle = self.store.cycle(c.id)
@@ -471,13 +489,7 @@ class Coordinator:
         if self.publisher is not None:
             self.publisher.send(b"certificate", cert.serialize())
             self.publisher.send(b"sealedblock", block.serialize())
-        submit = getattr(self.templates, "submit_block", None)
-        try:
-            reason = None if submit is None else await submit(block)
-            if reason is not None:
-                log.error("node refused sealed block %s: %s", hash_to_hex(block.hash), reason)
-        except Exception as e:  # the node being down must not lose the (persisted) block
-            log.error("could not submit block %s: %s", hash_to_hex(block.hash), e)
+        await self._submit(block)
         log.info("cycle %d sealed: %d contributions, winner %s, held-out loss %.4f -> %.4f, accuracy %s",
                  c.id, len(entries), None if winner is None else entries[winner]["miner"][:16],
                  record["heldout_loss_before"] / 1e6, loss_after, acc)

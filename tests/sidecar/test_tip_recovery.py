@@ -41,3 +41,51 @@ def test_sidecar_without_zmq_follows_the_node_over_rpc(tmp_path) -> None:
         sidecar.wait(20)
         log.close()
         node.stop()
+
+
+def test_block_sealed_while_the_node_was_down_reaches_it_once_it_is_up(tmp_path) -> None:
+    """The coordinator never signs a second certificate for a parent and height, so a block it
+    sealed while the node was unreachable must be handed to the node later (submitblock), or the
+    chain stops for good. The node starts only after cycle 1 has been sealed."""
+    import json
+    from urllib import request
+
+    node = TestNode(tmp_path / "node")  # its port is chosen; nothing listens there yet
+    sidecar_dir = tmp_path / "sidecar"
+    sidecar_dir.mkdir()
+    (sidecar_dir / "coordinator.key").write_text(COORDINATOR_KEY + "\n")
+    port = free_port()
+    log = open(tmp_path / "sidecar.log", "w")
+    sidecar = subprocess.Popen(
+        [*script("potc-sidecar", "sidecar.cli"), "--datadir", str(sidecar_dir), "--port", str(port),
+         "--rpc-url", f"http://127.0.0.1:{node.rpc_port}", "--rpc-cookie", str(node.cookie_path),
+         "--cycle-seconds", "1"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=log, stderr=subprocess.STDOUT)
+
+    def sidecar_log() -> str:
+        return (tmp_path / "sidecar.log").read_text()[-3000:]
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert sidecar.poll() is None and time.monotonic() < deadline, sidecar_log()
+            try:
+                with request.urlopen(f"http://127.0.0.1:{port}/v1/status", timeout=10) as r:
+                    status = json.loads(r.read())
+                if status["cycle"] == 1 and status["state"] == "sealed":
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        node.start()
+        deadline = time.monotonic() + 60
+        while node.rpc("getblockcount") < 2:
+            assert sidecar.poll() is None and time.monotonic() < deadline, sidecar_log()
+            time.sleep(0.2)
+        first = node.rpc("getcertificate", node.rpc("getblockhash", 1))
+        assert first["cycle_id"] == 1 and first["signature_valid"]
+    finally:
+        sidecar.terminate()
+        sidecar.wait(20)
+        log.close()
+        node.stop()
