@@ -589,7 +589,8 @@ static int bytes_arg(PyObject *o, const unsigned char **p, size_t *n)
 
 PyDoc_STRVAR(p2wpkh_doc,
 "p2wpkh(witness, script_pubkey, amount, flags, n_in, pieces) -> int\n\n"
-"Verdict for a P2WPKH spend (script_pubkey `0 <20 bytes>`, empty scriptSig, WITNESS set): the\n"
+"Verdict for a P2WPKH spend (script_pubkey `0 <20 bytes>`, WITNESS set; the caller has checked\n"
+"that the scriptSig is empty): the\n"
 "ScriptError value fastpath._p2wpkh returns, or -1 to fall back (hash type other than ALL, a\n"
 "signature that is not strict DER where the flags allow that, unexpected argument types).");
 
@@ -606,7 +607,8 @@ static PyObject *p2wpkh(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *wit = args[0];
-    if (!PyTuple_Check(wit) || !bytes_arg(args[1], &spk, &nspk) || nspk != 22 || !as_u64(args[3], &flags))
+    if (!PyTuple_Check(wit) || !bytes_arg(args[1], &spk, &nspk) || nspk != 22 || spk[0] != 0x00 || spk[1] != 20 ||
+        !as_u64(args[3], &flags) || !(flags & F_WITNESS))
         RETURN_INT(FALLBACK);
     const unsigned char *program = spk + 2;
     if (!program_true(program, 20))
@@ -655,8 +657,9 @@ static PyObject *p2pkh(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "p2pkh(script_sig, script_pubkey, witness, flags, n_in, pieces) after init()");
         return NULL;
     }
-    if (!bytes_arg(args[0], &ss, &end) || !bytes_arg(args[1], &spk, &nspk) || nspk != 25 ||
-        !PyTuple_Check(args[2]) || !as_u64(args[3], &flags))
+    if (!bytes_arg(args[0], &ss, &end) || !bytes_arg(args[1], &spk, &nspk) || nspk != 25 || spk[0] != 0x76 ||
+        spk[1] != 0xA9 || spk[2] != 20 || spk[23] != 0x88 || spk[24] != 0xAC || !PyTuple_Check(args[2]) ||
+        !as_u64(args[3], &flags))
         RETURN_INT(FALLBACK);
     if (end < 2)
         RETURN_INT(FALLBACK);
@@ -712,8 +715,9 @@ static PyObject *p2sh_multisig(PyObject *self, PyObject *const *args, Py_ssize_t
         PyErr_SetString(PyExc_TypeError, "p2sh_multisig(script_sig, script_pubkey, witness, flags, n_in, pieces) after init()");
         return NULL;
     }
-    if (!bytes_arg(args[0], &ss, &end) || !bytes_arg(args[1], &spk, &nspk) || nspk != 23 ||
-        !PyTuple_Check(args[2]) || !as_u64(args[3], &flags) || end < 1 || ss[0] != 0)
+    if (!bytes_arg(args[0], &ss, &end) || !bytes_arg(args[1], &spk, &nspk) || nspk != 23 || spk[0] != 0xA9 ||
+        spk[1] != 20 || spk[22] != 0x87 || !PyTuple_Check(args[2]) || !as_u64(args[3], &flags) ||
+        !(flags & F_P2SH) || end < 1 || ss[0] != 0)
         RETURN_INT(FALLBACK);
     /* signature pushes (direct, 2-75 bytes) up to the push that ends the scriptSig */
     size_t sig_at[17], sig_len[17], n_sigs = 0, pc = 1, op;
@@ -860,7 +864,8 @@ static void tagged(const SHA256_CTX *mid, const unsigned char *a, size_t na, con
 
 PyDoc_STRVAR(p2tr_doc,
 "p2tr(witness, script_pubkey, flags, n_in, pieces) -> int\n\n"
-"Verdict for a P2TR spend (script_pubkey `1 <32 bytes>`, empty scriptSig, WITNESS set): key\n"
+"Verdict for a P2TR spend (script_pubkey `1 <32 bytes>`, WITNESS set; the caller has checked\n"
+"that the scriptSig is empty): key\n"
 "path, and script path with leaf `<32-byte key> OP_CHECKSIG` (tapscript version, no annex).\n"
 "fastpath._p2tr's result, or -1 to fall back (hash types other than DEFAULT/ALL, other\n"
 "witness shapes, missing taproot pieces).");
@@ -877,7 +882,8 @@ static PyObject *p2tr(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *wit = args[0];
-    if (!PyTuple_Check(wit) || !bytes_arg(args[1], &spk, &nspk) || nspk != 34 || !as_u64(args[2], &flags))
+    if (!PyTuple_Check(wit) || !bytes_arg(args[1], &spk, &nspk) || nspk != 34 || spk[0] != 0x51 || spk[1] != 32 ||
+        !as_u64(args[2], &flags) || !(flags & F_WITNESS))
         RETURN_INT(FALLBACK);
     const unsigned char *program = spk + 2;
     if (!program_true(program, 32))

@@ -555,6 +555,22 @@ def test_hostile_arguments_never_crash() -> None:
         accel.init(0, 0, 0, 0, 0, 0, 0, 0)
 
 
+def test_other_scripts_and_flags_fall_back() -> None:
+    """Each C function answers only for its own template and the flags that select it."""
+    tx, spent = signed(p2wpkh_input(key(28)))
+    pieces = fastpath._pieces(PrecomputedTxData(tx, spent))
+    w = tx.vin[0].witness
+    spk = spent[0].script_pubkey
+    assert accel.p2wpkh(w, spk, spent[0].value, MAND, 0, pieces) == 0
+    assert accel.p2wpkh(w, b"\x01" + spk[1:], spent[0].value, MAND, 0, pieces) == -1
+    assert accel.p2wpkh(w, spk, spent[0].value, int(F.P2SH), 0, pieces) == -1
+    assert accel.p2tr((w[0][:64],), b"\x52\x20" + bytes(32), MAND, 0, pieces) == -1
+    assert accel.p2tr((w[0][:64],), b"\x51\x20" + b"\x01" * 32, int(F.P2SH), 0, pieces) == -1
+    assert accel.p2pkh(b"", b"\x76\xa9\x14" + bytes(20) + b"\x88\xad", (), MAND, 0, pieces) == -1
+    assert accel.p2sh_multisig(b"\x00", b"\xa9\x14" + bytes(20) + b"\x88", (), MAND, 0, pieces) == -1
+    assert accel.p2sh_multisig(b"\x00", b"\xa9\x14" + bytes(20) + b"\x87", (), 0, 0, pieces) == -1
+
+
 def test_no_leaks() -> None:
     """Repeated calls on every path leave no Python objects behind."""
     tx, spent = signed(p2wpkh_input(key(21)))
