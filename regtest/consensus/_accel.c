@@ -345,7 +345,8 @@ typedef struct {
 
 #define REC 40
 
-/* The pieces as a view into a bytes object made by tx_pieces(); NULL if it is not one. */
+/* Reads the header of a bytes object made by tx_pieces() and points at its per-input records
+ * and outputs section; 0 if the object is not one (wrong type or inconsistent sizes). */
 static int get_pieces(PyObject *blob, pieces_t *hdr, const unsigned char **recs, const unsigned char **outs)
 {
     if (!PyBytes_Check(blob))

@@ -93,10 +93,13 @@ def _load_accel():
         "secp256k1_ecdsa_signature_normalize", "secp256k1_ecdsa_verify", "secp256k1_xonly_pubkey_parse",
         "secp256k1_schnorrsig_verify", "secp256k1_xonly_pubkey_tweak_add_check",
     )
-    _accel.init(
-        int(ffi.cast("uintptr_t", _CTX)),
-        *[int(ffi.cast("uintptr_t", ffi.addressof(lib, name))) for name in names],
-    )
+    try:
+        _accel.init(
+            int(ffi.cast("uintptr_t", _CTX)),
+            *[int(ffi.cast("uintptr_t", ffi.addressof(lib, name))) for name in names],
+        )
+    except (AttributeError, TypeError, ValueError, ffi.error):
+        return None  # a coincurve build without one of these functions: stay in Python
     return _accel
 
 

@@ -409,7 +409,7 @@ def test_tx_pieces_match_python_hashes() -> None:
         tx, spent = build_signed_tx(specs, outs, version=rng.choice((1, 2, -1)), locktime=rng.randrange(2**32), seed=t)
         txd = PrecomputedTxData(tx, spent)
         blob = accel.tx_pieces(tx.serialize_without_witness(), spent)
-        head = struct.unpack_from("<6I", blob)
+        head = struct.unpack_from("=6I", blob)
         assert head[:5] == (tx.version & 0xFFFFFFFF, tx.locktime, len(tx.vin), 1, len(blob) - 24 - 8 * 32 - 40 * len(tx.vin))
         hashes = [blob[24 + 32 * i : 56 + 32 * i] for i in range(8)]
         sp, samounts, sscripts, ss, so = txd.bip341
@@ -460,8 +460,8 @@ def test_tx_pieces_on_damaged_serializations() -> None:
         if out is None:
             continue
         accepted += 1
-        n_in = struct.unpack_from("<I", out, 8)[0]
-        assert len(out) == 24 + 256 + 40 * n_in + struct.unpack_from("<I", out, 16)[0]
+        n_in = struct.unpack_from("=I", out, 8)[0]
+        assert len(out) == 24 + 256 + 40 * n_in + struct.unpack_from("=I", out, 16)[0]
         if parsed is not None:
             txd = PrecomputedTxData(parsed, None)
             assert out[24 + 96 : 24 + 192] == b"".join(txd.bip143)
