@@ -243,6 +243,9 @@ class Node:
                     self.ctx.zmq.block_connected(genesis, cs.tip)
                     self.ctx.zmq.tip_changed(cs.tip)
             cs.add_listener(self.ctx.zmq)
+        from regtest.node.tiplog import TipLogger
+
+        cs.add_listener(TipLogger())
         from regtest.node.mempool.options import attach_mempool
 
         attach_mempool(self.ctx)  # after ZMQ: a block's notifications precede the mempool's

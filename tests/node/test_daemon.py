@@ -165,3 +165,24 @@ def test_second_node_on_same_datadir_is_refused_and_leaves_the_first_alone(tmp_p
         assert n.stop() == 0
     n.start()  # the lock goes with the process: the same directory opens again
     n.stop()
+
+
+def test_debug_log_shows_each_new_tip_like_bitcoind(tmp_path):
+    """debug.log gets Core's "UpdateTip: new best=<hash> height=<n>" per block connected, and
+    the parent's line when a block is disconnected (invalidateblock, reorgs)."""
+    import time
+
+    n = TestNode(tmp_path).start()
+    try:
+        hashes = n.rpc("generatetoaddress", 2, "bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3lgth6c")
+        n.rpc("invalidateblock", hashes[1])
+        lines = [ln.split(" ", 1)[1] for ln in n.debug_log().splitlines() if "UpdateTip:" in ln]
+        assert [ln.split(" version=")[0] for ln in lines] == [
+            f"UpdateTip: new best={hashes[0]} height=1",
+            f"UpdateTip: new best={hashes[1]} height=2",
+            f"UpdateTip: new best={hashes[0]} height=1",
+        ]
+        block_time = time.gmtime(n.rpc("getblockheader", hashes[0])["time"])
+        assert lines[0].endswith(f"txs=1 date='{time.strftime('%Y-%m-%dT%H:%M:%SZ', block_time)}'")
+    finally:
+        n.stop()
