@@ -88,6 +88,19 @@ def setup_logging(settings: Settings) -> None:
         root.addHandler(console)
 
 
+def reopen_log_files() -> None:
+    """SIGHUP, as bitcoind: close the log file so the next line reopens it by name (after
+    logrotate has moved it away). The default action of SIGHUP would end the node uncleanly."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.acquire()
+            try:
+                handler.close()  # a closed FileHandler in append mode reopens on its next record
+            finally:
+                handler.release()
+    log.info("Reopened the log file on SIGHUP")
+
+
 def _parse_bind(text: str, default_port: int) -> tuple[str, int]:
     host, port = text, default_port
     if text.startswith("["):
@@ -301,6 +314,7 @@ async def _amain(settings: Settings, on_ready: Callable[[], None] | None = None)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, node.stop_event.set)
+    loop.add_signal_handler(signal.SIGHUP, reopen_log_files)
     await node.run()
 
 

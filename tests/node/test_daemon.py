@@ -186,3 +186,24 @@ def test_debug_log_shows_each_new_tip_like_bitcoind(tmp_path):
         assert lines[0].endswith(f"txs=1 date='{time.strftime('%Y-%m-%dT%H:%M:%SZ', block_time)}'")
     finally:
         n.stop()
+
+
+def test_sighup_reopens_debug_log_and_keeps_running(tmp_path):
+    """bitcoind reopens debug.log on SIGHUP (log rotation); potcd died of it, leaving its cookie
+    and pid file behind."""
+    import time
+
+    n = TestNode(tmp_path).start()
+    log, rotated = n.chain_dir / "debug.log", n.chain_dir / "debug.log.1"
+    log.rename(rotated)
+    n.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 30  # the handler runs on the node's event loop, soon after
+    while not (log.exists() and "Reopened the log file on SIGHUP" in log.read_text()):
+        assert n.process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    (h,) = n.rpc("generatetoaddress", 1, "bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3lgth6c")
+    assert n.process.poll() is None
+    assert f"UpdateTip: new best={h} height=1" in log.read_text()
+    assert "UpdateTip" not in rotated.read_text()
+    assert n.stop() == 0
+    assert not n.cookie_path.exists() and "Shutdown: done" in log.read_text()
