@@ -148,7 +148,8 @@ class Network:
             time.sleep(0.1)
 
     def start_node(self) -> Proc:
-        p = self._spawn("node", NODE_MODULE, [f"-datadir={self.layout.node_dir}"])
+        # the console (logs/node.log) keeps only what debug.log cannot hold: start-up errors, crashes
+        p = self._spawn("node", NODE_MODULE, [f"-datadir={self.layout.node_dir}", "-printtoconsole=0"])
         self._wait("node", [p], lambda: self.node.call("getblockcount") is not None)
         return p
 

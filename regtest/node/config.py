@@ -82,7 +82,7 @@ for _name, _help, _net in [
     ("getinfo", "potc-cli: a summary of the node's state (chain, blocks, fee floor, warnings)", False),
     ("txindex", "Maintain a full transaction index", False),
     ("coordinatorkey", "Coordinator private key (hex) for generatetoaddress/generateblock", False),
-    ("printtoconsole", "Send log lines to the console too", False),
+    ("printtoconsole", "Send log lines to the console too (default 1 unless -daemon)", False),
     ("debug", "Log more detail (category)", False),
     ("debuglogfile", "Log file (default debug.log in the chain folder)", False),
     ("pid", "PID file (default potcd.pid in the chain folder)", False),

@@ -82,7 +82,8 @@ def setup_logging(settings: Settings) -> None:
     handler = logging.FileHandler(logfile)
     handler.setFormatter(fmt)
     root.addHandler(handler)
-    if settings.get_bool("printtoconsole"):
+    # bitcoind's default: the log also goes to the console unless the node runs as a daemon
+    if settings.get_bool("printtoconsole", default=not settings.get_bool("daemon")):
         console = logging.StreamHandler(sys.stdout)
         console.setFormatter(fmt)
         root.addHandler(console)

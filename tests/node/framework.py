@@ -65,7 +65,8 @@ class TestNode:
         return self.chain_dir / ".cookie"
 
     def args(self) -> list[str]:
-        return [f"-datadir={self.datadir}", f"-rpcport={self.rpc_port}",
+        # no console log: stdout is a pipe read only at stop, which a long test would fill
+        return [f"-datadir={self.datadir}", f"-rpcport={self.rpc_port}", "-printtoconsole=0",
                 f"-coordinatorkey={COORDINATOR_KEY}", *self.extra_args]
 
     def start(self, wait: bool = True) -> "TestNode":

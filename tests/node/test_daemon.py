@@ -207,3 +207,25 @@ def test_sighup_reopens_debug_log_and_keeps_running(tmp_path):
     assert "UpdateTip" not in rotated.read_text()
     assert n.stop() == 0
     assert not n.cookie_path.exists() and "Shutdown: done" in log.read_text()
+
+
+def test_foreground_node_logs_to_the_console_by_default(tmp_path):
+    """bitcoind's -printtoconsole defaults to 1 unless -daemon: a node started in a terminal
+    shows its log there. -printtoconsole=0 keeps the console quiet (the log file has it all)."""
+    from tests.node.framework import free_port
+
+    port = free_port()
+    args = [f"-datadir={tmp_path}", f"-rpcport={port}"]
+    for extra, shown in (([], True), (["-printtoconsole=0"], False)):
+        p = subprocess.Popen(potcd_cmd(*args, *extra), cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        n = TestNode(tmp_path, rpc_port=port, process=p)
+        n.wait_ready()
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0 and err == ""
+        if shown:
+            assert "init message: Done loading" in out and "Shutdown: done" in out
+        else:
+            assert out == ""
+        assert "Shutdown: done" in n.debug_log()
