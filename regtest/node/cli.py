@@ -37,30 +37,49 @@ def parse_arg(text: str) -> Any:
         return text
 
 
-def string_params(method: str) -> tuple[list[bool], set[str]]:
-    """Which arguments of `method` are strings (sent as typed, never parsed as JSON), by
-    position and by name, from the node's own method table (bitcoin-cli's conversion table)."""
+#: argument kinds, as bitcoin-cli's conversion table sees them
+STRING, JSON, EITHER = "string", "json", "either"
+_JSON_TYPES = frozenset({"NUM", "BOOL", "OBJ", "ARR"})
+
+
+def arg_kinds(method: str) -> tuple[list[str], dict[str, str]]:
+    """How each argument of `method` is sent, by position and by name, from the node's own
+    method table: strings as typed; JSON types parsed (bitcoin-cli: "Error parsing JSON" when
+    they do not parse); arguments that take either (amounts, "numeric or boolean", ...) parsed
+    where they parse and sent as strings otherwise."""
     try:
         from regtest.node.rpc.registry import load_all_methods
 
         m = load_all_methods().get(method)
-    except Exception:  # noqa: BLE001 - the CLI still works, parsing every argument as JSON
+    except Exception:  # noqa: BLE001 - the CLI still works, sending every argument as "either"
         m = None
     if m is None:
-        return [], set()
-    flags = [a.type.name in ("STR", "STR_HEX") and a.type_str is None for a in m.args]
-    names = {n for a, f in zip(m.args, flags) if f for n in a.names.split("|")}
-    return flags, names
+        return [], {}
+    kinds = []
+    for a in m.args:
+        if a.type_str is not None or a.type.name not in _JSON_TYPES | {"STR", "STR_HEX"}:
+            kinds.append(EITHER)
+        else:
+            kinds.append(STRING if a.type.name in ("STR", "STR_HEX") else JSON)
+    by_name = {n: k for a, k in zip(m.args, kinds) for n in a.names.split("|")}
+    return kinds, by_name
 
 
 def build_params(words: list[str], named: bool, method: str = "") -> list | dict:
-    by_pos, by_name = string_params(method) if method else ([], set())
+    by_pos, by_name = arg_kinds(method) if method else ([], {})
 
-    def convert(text: str, is_string: bool) -> Any:
-        return text if is_string else parse_arg(text)
+    def convert(text: str, kind: str) -> Any:
+        if kind == STRING:
+            return text
+        try:
+            return jsonfmt.loads(text)
+        except ValueError:
+            if kind == JSON:
+                raise CLIError(f"Error parsing JSON: {text}") from None
+            return text
 
     if not named:
-        return [convert(w, i < len(by_pos) and by_pos[i]) for i, w in enumerate(words)]
+        return [convert(w, by_pos[i] if i < len(by_pos) else EITHER) for i, w in enumerate(words)]
     out: dict[str, Any] = {}
     positional: list[Any] = []
     for w in words:
@@ -70,7 +89,7 @@ def build_params(words: list[str], named: bool, method: str = "") -> list | dict
             continue
         if name in out:
             raise CLIError(f"Parameter {name} specified multiple times")
-        out[name] = convert(value, name in by_name)
+        out[name] = convert(value, by_name.get(name, EITHER))
     if positional:
         out["args"] = positional
     return out

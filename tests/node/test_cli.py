@@ -65,6 +65,18 @@ def test_string_arguments_are_not_parsed_as_json(node):
     assert r.stdout == GENESIS + "\n"
 
 
+def test_json_arguments_that_do_not_parse_fail_in_the_client(node):
+    """bitcoin-cli parses the arguments its table marks as JSON and stops on the first that does
+    not parse ("error: Error parsing JSON: abc", exit 1), before anything is sent."""
+    for args, extra in ((["getblockhash", "abc"], []), (["getblockhash", "height=abc"], ["-named"]),
+                        (["getrawmempool", "yes"], [])):
+        r = run_cli(node, *args, extra=extra)
+        assert (r.returncode, r.stdout) == (1, "")
+        assert r.stderr == f"error: Error parsing JSON: {args[1].split('=')[-1]}\n"
+    r = run_cli(node, "getblock", GENESIS, "true")  # "numeric or boolean" still takes either
+    assert r.returncode == 0 and json.loads(r.stdout)["height"] == 0
+
+
 def test_stdin_arguments(node):
     r = run_cli(node, "getblockhash", stdin="0\n", extra=["-stdin"])
     assert r.stdout == GENESIS + "\n"
