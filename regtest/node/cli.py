@@ -1,7 +1,8 @@
 """`potc-cli`: a command-line RPC client that behaves like bitcoin-cli.
 
 Reads the same configuration and the `.cookie`; arguments the method declares as strings are
-sent as typed, the others as JSON where they parse and as strings otherwise; `-named` sends
+sent as typed, JSON-typed ones (numbers, booleans, arrays, objects) must parse, and those that
+take either are parsed where they parse and sent as strings otherwise; `-named` sends
 `name=value` pairs as an object.
 Strings print raw, other results as JSON with a 2-space indent; errors go to stderr as
 "error code: N\\nerror message:\\n..." with exit code |N|.
