@@ -63,6 +63,15 @@ class TxIndex(ChainListener):
         self._add(block, entry.hash)
         self._db.commit()
 
+    def best_height(self, chainstate) -> int:
+        """Height up to which the index covers the active chain (-1 when empty): its last block,
+        or, after a reorg took that block out, the fork point below it (getindexinfo)."""
+        best = self._best()
+        entry = chainstate.get_block_index(best) if best is not None else None
+        while entry is not None and not chainstate.active.contains(entry):
+            entry = entry.parent
+        return -1 if entry is None else entry.height
+
     def lookup(self, txid: bytes) -> bytes | None:
         row = self._db.execute("SELECT block FROM tx WHERE txid=?", (txid,)).fetchone()
         return row[0] if row else None

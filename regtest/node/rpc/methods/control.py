@@ -1,4 +1,5 @@
-"""Control and utility calls: help, stop, uptime, getzmqnotifications, validateaddress."""
+"""Control and utility calls: help, stop, uptime, getzmqnotifications, validateaddress,
+getindexinfo."""
 
 from __future__ import annotations
 
@@ -81,3 +82,19 @@ def require_chain(ctx):
     if ctx.chainstate is None:
         raise RPCError(RPCErrorCode.IN_WARMUP, "Loading block index…")
     return ctx.chainstate
+
+
+@rpc_method("getindexinfo", "Util", "Returns the status of one or all available indices currently "
+            "running in the node.",
+            args=[Arg("index_name", ArgType.STR, "Filter results for an index with a specific name.",
+                      optional=True)],
+            result='{"txindex": {"synced": bool, "best_block_height": n}}    (json object) one key per '
+                   "index (empty when none runs, or none has that name)",
+            examples=("", '"txindex"'))
+def getindexinfo(ctx, p):
+    name = p.raw("index_name")
+    out = {}
+    if ctx.txindex is not None and ctx.chainstate is not None and name in (None, "txindex"):
+        height = ctx.txindex.best_height(ctx.chainstate)
+        out["txindex"] = {"synced": height == ctx.chainstate.height, "best_block_height": height}
+    return out
