@@ -250,23 +250,26 @@ def call_with_wait(settings: Settings, method: str, params: list | dict,
 
 
 def getinfo(settings: Settings, password: str | None) -> tuple[int, str, str]:
-    """bitcoin-cli -getinfo's human-readable summary, with the lines this node can fill (it has
-    no P2P network, so no connection, version, time offset or proxy lines)."""
+    """bitcoin-cli -getinfo's human-readable summary (no wallet lines: the node has no wallet)."""
     results = []
-    for method in ("getblockchaininfo", "getmempoolinfo"):
+    for method in ("getblockchaininfo", "getnetworkinfo"):
         code, out, err = call_with_wait(settings, method, [], password)
         if code != 0:
             return code, out, err
         results.append(jsonfmt.loads(out))
-    chain, pool = results
-    warnings = chain.get("warnings") or []
+    chain, net = results
+    warnings = list(chain.get("warnings") or []) + list(net.get("warnings") or [])
     text = (f"Chain: {chain['chain']}\n"
             f"Blocks: {chain['blocks']}\n"
             f"Headers: {chain['headers']}\n"
             f"Verification progress: {float(chain['verificationprogress']) * 100:.4f}%\n"
             f"Difficulty: {float(chain['difficulty'])!r}\n"
             f"\n"
-            f"Min tx relay fee rate (BTC/kvB): {pool['minrelaytxfee']:.8f}\n"
+            f"Network: in {net['connections_in']}, out {net['connections_out']}, total {net['connections']}\n"
+            f"Version: {net['version']}\n"
+            f"Time offset (s): {net['timeoffset']}\n"
+            f"Proxies: n/a\n"
+            f"Min tx relay fee rate (BTC/kvB): {net['relayfee']:.8f}\n"
             f"\n"
             f"Warnings: {' '.join(warnings) if warnings else '(none)'}\n")
     return 0, text, ""
