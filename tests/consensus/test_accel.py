@@ -254,6 +254,37 @@ def test_p2pkh_paths() -> None:
     check(with_input(tx, script_sig=ss + b"\x51"), spent, MAND, handled=False)
 
 
+def test_der_bytes_after_s_inside_the_sequence() -> None:
+    """A signature whose sequence length covers R, S and extra bytes (the header and every
+    inner length consistent): BIP66 refuses it (R and S must fill the sequence exactly); C
+    must say SIG_DER where the flags ask for DER and leave the lax reading to Python."""
+    k = key(17)
+    for extra in (b"\x00", b"\x01\x02"):
+        def stretch(d: bytes, extra: bytes = extra) -> bytes:
+            return bytes([0x30, d[1] + len(extra)]) + d[2:] + extra
+
+        tx, spent = _p2wpkh_with_sig(k, k.pub, stretch)
+        assert not fastpath.is_valid_signature_encoding(tx.vin[0].witness[0])
+        check(tx, spent, MAND, E.SIG_DER)
+        check(tx, spent, STD, E.SIG_DER)
+        check(tx, spent, int(F.P2SH | F.WITNESS), handled=False)
+        ptx, pspent = signed(p2pkh_input(k))
+        ss = ptx.vin[0].script_sig
+        sig = ss[1 : 1 + ss[0]]
+        bad = stretch(sig[:-1]) + sig[-1:]
+        ptx = with_input(ptx, script_sig=push_data(bad) + push_data(k.pub))
+        check(ptx, pspent, MAND, E.SIG_DER)
+        check(ptx, pspent, int(F.P2SH), handled=False)
+        ms = [key(18), key(19)]
+        mtx, mspent = signed(p2sh_multisig_input(ms, 1))
+        mss = mtx.vin[0].script_sig
+        msig = mss[2 : 2 + mss[1]]
+        redeem_push = mss[2 + mss[1] :]
+        mtx = with_input(mtx, script_sig=b"\x00" + push_data(stretch(msig[:-1]) + msig[-1:]) + redeem_push)
+        check(mtx, mspent, MAND, E.SIG_DER)
+        check(mtx, mspent, int(F.P2SH), handled=False)
+
+
 @pytest.mark.parametrize("hashtype", [0x01, 0x02, 0x03, 0x81, 0x82, 0x83, 0x00, 0x04, 0x21, 0x41])
 def test_p2pkh_hash_types(hashtype: int) -> None:
     tx, spent = signed(p2pkh_input(key(12), hashtype))
