@@ -100,17 +100,23 @@ def watch(net: Network, should_stop: Callable[[], bool]) -> None:
     watcher = ProgressWatcher(net.node, net.sidecar, miner_names(net))
     reported_dead: set[str] = set()
     unreachable = False
+
+    def stopping() -> bool:
+        """`potc-net stop` at work (its flag is written before it stops anything, so checked after
+        a failure is seen, it tells an expected death from a crash)."""
+        return net.layout.stopping_flag.exists()
+
     while not should_stop():
         try:
             for line in watcher.poll():
                 out(line.format())
             unreachable = False
         except ClientError as e:
-            if not unreachable:
+            if not unreachable and not stopping():
                 out(f"(waiting: {e})")
             unreachable = True
         for p in net.recorded():
-            if p.name not in reported_dead and not p.alive():
+            if p.name not in reported_dead and not p.alive() and not stopping():
                 reported_dead.add(p.name)
                 out(f"warning: {p.name} (pid {p.pid}) is not running; see {net.layout.log(p.name)}")
         if net.recorded() == []:

@@ -157,6 +157,11 @@ class NetLayout:
     def run_dir(self) -> Path:
         return self.root / "run"
 
+    @property
+    def stopping_flag(self) -> Path:
+        """Exists while a stop is under way, so a watcher does not report its deaths as failures."""
+        return self.run_dir / "stopping"
+
     def pid_file(self, name: str) -> Path:
         return self.run_dir / f"{name}.pid"
 

@@ -9,6 +9,7 @@ templates from the node's RPC, tip from the node's ZMQ) and N miners, each a rea
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,7 @@ class Network:
         self.layout.make_dirs()
         for f in self.layout.run_dir.glob("*.pid"):
             f.unlink()
+        self.layout.stopping_flag.unlink(missing_ok=True)  # left by a stop that was killed
         key = self.coordinator_key()
         priv = key.priv.secret if self.cfg.node_generate else None
         self.layout.node_conf.write_text(node_conf_text(self.cfg, key.xonly, priv))
@@ -203,10 +205,16 @@ class Network:
                   [p for p in recorded if p.name == "sidecar"],
                   [p for p in recorded if p.name == "node"]]
         how: dict[str, str] = {}
-        for group in groups:
-            how.update(procs.stop_procs(group, timeout))
-            for p in group:
-                self.layout.pid_file(p.name).unlink(missing_ok=True)
+        flag = self.layout.stopping_flag
+        if recorded:
+            flag.write_text(f"{os.getpid()}\n")
+        try:
+            for group in groups:
+                how.update(procs.stop_procs(group, timeout))
+                for p in group:
+                    self.layout.pid_file(p.name).unlink(missing_ok=True)
+        finally:
+            flag.unlink(missing_ok=True)
         procs.reap()
         self.started = []
         return how

@@ -354,3 +354,34 @@ def test_potc_net_foreground_progress_and_ctrl_c(tmp_path):
     assert re.search(r"^node +stopped$", out, re.M) and re.search(r"^miner2 +stopped$", out, re.M), out
     assert all(gone(pid) for pid in pids.values())
     assert pids_of(d) == {}
+
+
+@pytest.mark.slow
+def test_stop_from_another_terminal_ends_the_foreground_quietly(tmp_path):
+    """`potc-net stop` while `potc-net start` shows progress in the foreground: the foreground
+    ends with "the network was stopped", without reporting the stopped processes as failures
+    ("(waiting: ... Connection refused)", "warning: sidecar ... is not running")."""
+    d = tmp_path / "fg"
+    proc = subprocess.Popen([*POTC_NET, "start", "--datadir", str(d), "--miners", "1", "--cycle-seconds", "1",
+                             *port_args(free_ports(4))], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        end = time.monotonic() + 120
+        while not any(ln.startswith("cycle") for ln in list(lines)):
+            assert proc.poll() is None and time.monotonic() < end, "".join(lines)
+            time.sleep(0.2)
+        stop = potc_net("stop", "--datadir", str(d))
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+        reader.join(10)
+    out = "".join(lines)
+    assert out.rstrip("\n").endswith("the network was stopped"), out
+    assert "(waiting" not in out and "warning:" not in out, out
+    assert not (d / "run" / "stopping").exists() and pids_of(d) == {}
