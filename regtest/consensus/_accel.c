@@ -356,8 +356,12 @@ static int get_pieces(PyObject *blob, pieces_t *hdr, const unsigned char **recs,
     if (n < sizeof(pieces_t))
         return 0;
     memcpy(hdr, d, sizeof(pieces_t));
-    if ((n - sizeof(pieces_t)) / REC < hdr->n_in ||
-        n != sizeof(pieces_t) + (size_t)hdr->n_in * REC + hdr->outs_len)
+    /* subtract instead of add: no sum that could wrap where size_t is 32 bits */
+    size_t body = n - sizeof(pieces_t);
+    if (body / REC < hdr->n_in)
+        return 0;
+    body -= (size_t)hdr->n_in * REC;
+    if (body != hdr->outs_len)
         return 0;
     *recs = d + sizeof(pieces_t);
     *outs = *recs + (size_t)hdr->n_in * REC;

@@ -558,7 +558,9 @@ def test_hostile_arguments_never_crash() -> None:
     good = fastpath._pieces(PrecomputedTxData(tx, spent))
     junk = [None, 1, -1, 2**70, "x", b"", bytearray(b"\x00" * 22), (b"",), [b"\x00" * 22], object()]
     blobs = [good, good[:-1], good + b"\x00", b"", rng.randbytes(300), bytes(24) + good[24:],
-             b"\xff" * 4 + good[4:], good[:8] + b"\xff\xff\xff\xff" + good[12:]]
+             b"\xff" * 4 + good[4:], good[:8] + b"\xff\xff\xff\xff" + good[12:],
+             good[:16] + b"\xff\xff\xff\xff" + good[20:],  # outputs length that would wrap a 32-bit sum
+             good[:8] + (0x06666666).to_bytes(4, "little") + good[12:16] + (0x0000_0010).to_bytes(4, "little") + good[20:]]
     for _ in range(3000):
         wit = tuple(rng.choice((b"", rng.randbytes(rng.choice((1, 20, 32, 33, 64, 65, 71, 72, 73, 600))), 1))
                     for _ in range(rng.randrange(5)))
