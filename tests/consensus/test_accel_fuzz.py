@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from regtest.consensus import checker as chk
 from regtest.consensus import fastpath
+from regtest.consensus.hashes import hash160
 from regtest.consensus.script import push_data
 from regtest.consensus.script_error import ScriptError
 from regtest.consensus.script_flags import ALL_FLAGS, MANDATORY_FLAGS, STANDARD_FLAGS
@@ -74,7 +75,7 @@ def _key_form_spends() -> list[tuple[Transaction, tuple[TxOut, ...]]]:
     for form in ("uncompressed", "hybrid"):
         pub = k.pub_form(form)
         tx, spent = build_signed_tx([p2wpkh_input(k), p2pkh_input(k)], (TxOut(1, b"\x51"),), seed=7)
-        spent = (TxOut(spent[0].value, b"\x00\x14" + _h160(pub)), TxOut(spent[1].value, p2pkh_script(pub)))
+        spent = (TxOut(spent[0].value, b"\x00\x14" + hash160(pub)), TxOut(spent[1].value, p2pkh_script(pub)))
         sig0 = sign_v0(k, tx, 0, p2pkh_script(pub), spent[0].value, 1)
         sig1 = sign_legacy(k, tx, 1, p2pkh_script(pub), 1)
         tx = _with(_with(tx, 0, witness=(sig0, pub)), 1, script_sig=push_data(sig1) + push_data(pub))
@@ -87,12 +88,6 @@ def _key_form_spends() -> list[tuple[Transaction, tuple[TxOut, ...]]]:
         sigs = [sign_legacy(ks[1], tx, 0, redeem, 0x41), sign_legacy(ks[2], tx, 0, redeem, 1)]
         out.append((_with(tx, 0, script_sig=b"\x00" + b"".join(push_data(s) for s in sigs) + push_data(redeem)), spent))
     return out
-
-
-def _h160(b: bytes) -> bytes:
-    from regtest.consensus.hashes import hash160
-
-    return hash160(b)
 
 
 @cache
