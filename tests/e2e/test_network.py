@@ -327,15 +327,23 @@ def test_potc_net_detach_status_stop(tmp_path):
     assert st.returncode == 1 and "no network running" in st.stdout
 
 
-@pytest.mark.slow
-def test_potc_net_foreground_progress_and_ctrl_c(tmp_path):
-    d = tmp_path / "fg"
-    proc = subprocess.Popen([*POTC_NET, "start", "--datadir", str(d), "--miners", "3", "--cycle-seconds", "2",
-                             *port_args(free_ports(4))], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+def start_in_foreground(datadir: Path, miners: int, cycle_seconds: int
+                        ) -> tuple[subprocess.Popen, list[str], threading.Thread]:
+    """`potc-net start` in the foreground as a user runs it; its output lines collect in the list."""
+    proc = subprocess.Popen([*POTC_NET, "start", "--datadir", str(datadir), "--miners", str(miners),
+                             "--cycle-seconds", str(cycle_seconds), *port_args(free_ports(4))],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()
+    return proc, lines, reader
+
+
+@pytest.mark.slow
+def test_potc_net_foreground_progress_and_ctrl_c(tmp_path):
+    d = tmp_path / "fg"
+    proc, lines, reader = start_in_foreground(d, miners=3, cycle_seconds=2)
     try:
         end = time.monotonic() + 120
         while sum(1 for ln in list(lines) if ln.startswith("cycle")) < 3:
@@ -362,12 +370,7 @@ def test_stop_from_another_terminal_ends_the_foreground_quietly(tmp_path):
     ends with "the network was stopped", without reporting the stopped processes as failures
     ("(waiting: ... Connection refused)", "warning: sidecar ... is not running")."""
     d = tmp_path / "fg"
-    proc = subprocess.Popen([*POTC_NET, "start", "--datadir", str(d), "--miners", "1", "--cycle-seconds", "1",
-                             *port_args(free_ports(4))], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
-    reader.start()
+    proc, lines, reader = start_in_foreground(d, miners=1, cycle_seconds=1)
     try:
         end = time.monotonic() + 120
         while not any(ln.startswith("cycle") for ln in list(lines)):
