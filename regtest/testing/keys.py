@@ -67,7 +67,7 @@ class Key:
         """DER signature, low S (libsecp256k1 normalises), RFC6979 nonce."""
         return self.priv.sign(msg32, hasher=None)
 
-    def sign_ecdsa_low_r(self, msg32: bytes) -> bytes:
+    def sign_ecdsa_fixed_size(self, msg32: bytes) -> bytes:
         """Like Core's wallet, retry RFC6979 with a counter as extra entropy until R is low; and
         further, until R and S are both exactly 32 bytes, so the DER encoding is always 70 bytes.
 

@@ -69,7 +69,7 @@ class MiniWallet:
         for i, (txin, prev) in enumerate(zip(tx.vin, spent)):
             if prev.script_pubkey == self.script_pubkey:
                 digest = segwit_v0_sighash(script_code, tx, i, SIGHASH_ALL, prev.value, txdata)
-                sig = self.key.sign_ecdsa_low_r(digest) + bytes([SIGHASH_ALL])
+                sig = self.key.sign_ecdsa_fixed_size(digest) + bytes([SIGHASH_ALL])
                 txin = TxIn(txin.prevout, txin.script_sig, txin.sequence, (sig, self.pubkey))
             vin.append(txin)
         return Transaction(tx.version, tuple(vin), tx.vout, tx.locktime)

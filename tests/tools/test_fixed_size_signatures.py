@@ -17,7 +17,7 @@ def test_low_r_signatures_are_always_70_bytes():
     key = Key(0xC0FFEE)
     for i in range(ROUNDS):
         digest = hashlib.sha256(i.to_bytes(4, "little")).digest()
-        sig = key.sign_ecdsa_low_r(digest)
+        sig = key.sign_ecdsa_fixed_size(digest)
         r, s = der_decode(sig)
         assert len(sig) == 70, (i, sig.hex())
         assert r < 2**255 and s <= (2**256 - 0x14551231950B75FC4402DA1732FC9BEBF) // 2
