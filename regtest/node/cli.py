@@ -31,13 +31,6 @@ class CLIError(Exception):
     """Printed as `error: <message>` with exit code 1."""
 
 
-def parse_arg(text: str) -> Any:
-    try:
-        return jsonfmt.loads(text)
-    except ValueError:
-        return text
-
-
 #: argument kinds, as bitcoin-cli's conversion table sees them
 STRING, JSON, EITHER = "string", "json", "either"
 _JSON_TYPES = frozenset({"NUM", "BOOL", "OBJ", "ARR"})
@@ -86,7 +79,7 @@ def build_params(words: list[str], named: bool, method: str = "") -> list | dict
     for w in words:
         name, eq, value = w.partition("=")
         if not eq:
-            positional.append(parse_arg(w))
+            positional.append(convert(w, EITHER))
             continue
         if name in out:
             raise CLIError(f"Parameter {name} specified multiple times")
