@@ -1,14 +1,20 @@
-"""Raw transaction calls: decoderawtransaction, decodescript, getrawtransaction."""
+"""Raw transaction calls: decoderawtransaction, decodescript, getrawtransaction, and building and
+signing without a wallet: createrawtransaction, signrawtransactionwithkey."""
 
 from __future__ import annotations
 
+from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.serialize import DeserializationError
 from regtest.consensus.transaction import Transaction
 from regtest.node.rpc.blockjson import confirmations
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
 from regtest.node.rpc.methods.control import require_chain
+from regtest.node.rpc.rawtx_args import (
+    DEFAULT_RAWTX_VERSION, construct_transaction, parse_keys, parse_prevtxs, parse_sighash,
+)
 from regtest.node.rpc.registry import Arg, ArgType, as_int, parse_hex, rpc_method
 from regtest.node.rpc.scriptjson import decode_script, tx_to_json
+from regtest.node.signing import ERR_MISSING_AMOUNT, WIF_MAIN, WIF_TEST, sign_transaction
 
 MAX_TX_HEX = 2 * 4_000_000 * 2  # hex of a block-sized transaction, with room
 
@@ -148,3 +154,101 @@ def getrawtransaction(ctx, p):
         out["time"] = entry.header.time
         out["blocktime"] = entry.header.time
     return out
+
+
+# --- building and signing without a wallet (createrawtransaction, signrawtransactionwithkey) ---
+_INPUTS_HELP = ('The inputs: [{"txid": "hex", "vout": n, "sequence": n (optional, default '
+                'depends on the value of the \'replaceable\' and \'locktime\' arguments)}, ...]')
+_OUTPUTS_HELP = ('The outputs specified as key-value pairs: [{"address": amount, ...}, '
+                 '{"data": "hex"}]. An object with the same keys is accepted too.')
+
+
+@rpc_method(
+    "createrawtransaction", "Rawtransactions",
+    "Create a transaction spending the given inputs and creating new outputs.\n"
+    "Outputs can be addresses or data.\n"
+    "Returns hex-encoded raw transaction.\n"
+    "Note that the transaction's inputs are not signed, and\n"
+    "it is not stored in the wallet or transmitted to the network.",
+    args=[
+        Arg("inputs", ArgType.ARR, _INPUTS_HELP),
+        Arg("outputs", ArgType.ARR, _OUTPUTS_HELP, type_str="json array"),
+        Arg("locktime", ArgType.NUM, "Raw locktime. Non-0 value also locktime-activates inputs",
+            optional=True, default=0),
+        Arg("replaceable", ArgType.BOOL, "Marks this transaction as BIP125-replaceable.\n"
+            "Allows this transaction to be replaced by a transaction with higher fees. If "
+            "provided, it is an error if explicit sequence numbers are incompatible.",
+            optional=True, default=True),
+        Arg("version", ArgType.NUM, "Transaction version", optional=True, default=2),
+    ],
+    result='"hex"    (string) hex string of the transaction',
+    examples=('"[{\\"txid\\":\\"myid\\",\\"vout\\":0}]" "[{\\"address\\":0.01}]"',
+              '"[{\\"txid\\":\\"myid\\",\\"vout\\":0}]" "[{\\"data\\":\\"00010203\\"}]"'),
+)
+def createrawtransaction(ctx, p):
+    rbf = p.bool("replaceable") if p.given("replaceable") else None
+    version = p.int("version") if p.given("version") else DEFAULT_RAWTX_VERSION
+    if not 0 <= version <= 0xFFFFFFFF:
+        raise RPCError(RPCErrorCode.MISC_ERROR, "JSON integer out of range")
+    tx = construct_transaction(p.raw("inputs"), p.raw("outputs"), p.raw("locktime"), rbf, version,
+                               ctx.prefixes)
+    return tx.serialize().hex()
+
+
+@rpc_method(
+    "signrawtransactionwithkey", "Rawtransactions",
+    "Sign inputs for raw transaction (serialized, hex-encoded).\n"
+    "The second argument is an array of base58-encoded private\n"
+    "keys that will be the only keys used to sign the transaction.\n"
+    "The third optional argument (may be null) is an array of previous transaction outputs that\n"
+    "this transaction depends on but may not yet be in the block chain.",
+    args=[
+        Arg("hexstring", ArgType.STR, "The transaction hex string"),
+        Arg("privkeys", ArgType.ARR, 'The base58-encoded private keys for signing: ["privatekey", ...]'),
+        Arg("prevtxs", ArgType.ARR, 'The previous dependent transaction outputs: [{"txid": "hex", '
+            '"vout": n, "scriptPubKey": "hex", "redeemScript": "hex" (P2SH), "witnessScript": '
+            '"hex" (P2WSH or P2SH-P2WSH), "amount": amount (required for Segwit inputs)}, ...]',
+            optional=True),
+        Arg("sighashtype", ArgType.STR, 'The signature hash type. Must be one of:\n"DEFAULT"\n'
+            '"ALL"\n"NONE"\n"SINGLE"\n"ALL|ANYONECANPAY"\n"NONE|ANYONECANPAY"\n'
+            '"SINGLE|ANYONECANPAY"', optional=True, default="DEFAULT"),
+    ],
+    result='{"hex": "hex", "complete": bool, "errors": [{"txid": "hex", "vout": n, "witness": '
+           '["hex", ...], "scriptSig": "hex", "sequence": n, "error": "str"}, ...] (only when '
+           'there are errors)}',
+    examples=('"myhex" "[\\"key1\\",\\"key2\\"]"',),
+)
+def signrawtransactionwithkey(ctx, p):
+    cs = require_chain(ctx)
+    try:
+        tx = decode_tx(p.str("hexstring"))
+    except ValueError:
+        raise RPCError(RPCErrorCode.DESERIALIZATION_ERROR,
+                       "TX decode failed. Make sure the tx has at least one input.") from None
+    store = parse_keys(p.raw("privkeys"), WIF_MAIN if ctx.chain == "main" else WIF_TEST)
+    coins = {}
+    for txin in tx.vin:
+        coin = ctx.mempool.get_coin(txin.prevout) if ctx.mempool is not None else None
+        if coin is None:
+            coin = cs.get_coin(txin.prevout)
+        coins[txin.prevout] = coin.txout if coin is not None else None
+    parse_prevtxs(p.raw("prevtxs"), store, coins)
+    hash_type = parse_sighash(p.raw("sighashtype"))
+    signed, errors = sign_transaction(tx, store, {i: coins.get(t.prevout) for i, t in enumerate(tx.vin)},
+                                      hash_type)
+    out_errors = []
+    for i in sorted(errors):
+        txin = signed.vin[i]
+        if errors[i] == ERR_MISSING_AMOUNT:
+            spent = coins[txin.prevout]
+            raise RPCError(RPCErrorCode.TYPE_ERROR, f"Missing amount for CTxOut(nValue={spent.value // 100_000_000}."
+                           f"{spent.value % 100_000_000:08d}, scriptPubKey={spent.script_pubkey.hex()[:30]})")
+        out_errors.append({
+            "txid": hash_to_hex(txin.prevout.txid), "vout": txin.prevout.n,
+            "witness": [w.hex() for w in txin.witness], "scriptSig": txin.script_sig.hex(),
+            "sequence": txin.sequence, "error": errors[i],
+        })
+    result = {"hex": signed.serialize().hex(), "complete": not errors}
+    if out_errors:
+        result["errors"] = out_errors
+    return result
