@@ -10,7 +10,7 @@ import pytest
 
 from regtest.consensus.address import REGTEST_PREFIXES, script_to_address
 from regtest.node.rpc.descriptors import parse_descriptor
-from tests.node.framework import RPCFailure, run_cli
+from tests.node.framework import RPCFailure, TestNode, run_cli
 
 K = "03a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd"
 K2 = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
@@ -180,3 +180,29 @@ def test_cli_calls(node):
     assert r.returncode == 0, r.stderr
     r = run_cli(node, "generatetodescriptor", "1", "raw(51)#aaaaaaaa")
     assert r.returncode != 0 and "error code: -5" in r.stderr
+
+
+def test_through_python_bitcoinlib(node):
+    proxy = node.proxy()
+    [h] = proxy._call("generatetodescriptor", 1, f"wpkh({K})")
+    assert coinbase_payout(node, h) == P2WPKH_K
+    assert proxy._call("getdescriptorinfo", "raw(deadbeef)#89f8spxm")["checksum"] == "89f8spxm"
+
+
+def test_without_coordinator_key_as_generatetoaddress(tmp_path):
+    bare = TestNode(tmp_path / "nokey")
+    bare.args = lambda: [f"-datadir={bare.datadir}", f"-rpcport={bare.rpc_port}", "-printtoconsole=0"]
+    bare.start()
+    try:
+        want = fails(bare, "generatetoaddress", 1, script_to_address(bytes.fromhex(P2WPKH_K),
+                                                                      REGTEST_PREFIXES))
+        assert want.code == -1 and "coordinator key" in want.message
+        got = fails(bare, "generatetodescriptor", 1, f"wpkh({K})")
+        assert (got.code, got.message) == (want.code, want.message)
+        got = fails(bare, "generateblock", f"wpkh({K})", [])
+        assert (got.code, got.message) == (want.code, want.message)
+        # the descriptor is checked first, as the address is by generatetoaddress
+        assert fails(bare, "generatetodescriptor", 1, "raw(51)#aaaaaaaa").code == -5
+        assert bare.rpc("getdescriptorinfo", f"wpkh({K})")["checksum"] == "ah7klf29"
+    finally:
+        bare.stop()
