@@ -277,9 +277,10 @@ def _solve(script: bytes, sigversion: int, st: _InputState) -> tuple[list[bytes]
         required = info.required or 0
         stack = [b""]  # the extra item CHECKMULTISIG pops
         for pub in info.solutions:
-            sig = st.ecdsa_sig(pub, script, sigversion)  # every key, so all sigs get recorded
-            if sig and len(stack) < required + 1:
-                stack.append(sig)
+            if len(stack) < required + 1:
+                sig = st.ecdsa_sig(pub, script, sigversion)
+                if sig:
+                    stack.append(sig)
         ok = len(stack) == required + 1
         i = 0
         while i + len(stack) < required + 1:  # Core pads this way (fewer than one per gap)
