@@ -90,6 +90,7 @@ def verify_chain(cs, level: int = DEFAULT_CHECKLEVEL, depth: int = DEFAULT_CHECK
             return VerifyResult(True)
         if depth <= 0 or depth > height:
             depth = height
+        log.info("Verifying last %d blocks at level %d", depth, level)
         entries = [cs.active.at(h) for h in range(height, height - depth, -1)]
         view = _Overlay(cs.get_coin)
         loaded: list[tuple[object, Block, list[tuple[OutPoint, Coin]]]] = []

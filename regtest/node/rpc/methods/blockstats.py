@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from regtest.chain.blockindex import BlockStatus
 from regtest.consensus.block import Block
 from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.params import NetworkParams, block_subsidy
@@ -198,7 +199,7 @@ def compute_block_stats(block: Block, undo: dict[OutPoint, TxOut], where: BlockC
     }
 
 
-def _json_int32(value) -> int:
+def json_int32(value) -> int:
     """UniValue's getInt<int>: an integral JSON number inside int32, else -1 'out of range'."""
     if isinstance(value, Decimal):
         if value != value.to_integral_value():
@@ -212,7 +213,7 @@ def _json_int32(value) -> int:
 def parse_hash_or_height(cs, value):
     """Core's ParseHashOrHeight: a height on the active chain, or any known block hash."""
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        height = _json_int32(value)
+        height = json_int32(value)
         if height < 0:
             raise RPCError(RPCErrorCode.INVALID_PARAMETER, f"Target block height {height} is negative")
         if height > cs.height:
@@ -238,8 +239,6 @@ def _selected_stats(value) -> list[str]:
 
 def _undo_map(cs, entry) -> dict[OutPoint, TxOut]:
     """The coins the block spent from the UTXO set (Core's GetUndoChecked errors)."""
-    from regtest.chain.blockindex import BlockStatus
-
     if entry.height == 0:
         return {}
     if not entry.status & BlockStatus.HAVE_UNDO:
@@ -270,8 +269,6 @@ def getblockstats(ctx, p):
     with cs.lock:
         entry = parse_hash_or_height(cs, p.raw("hash_or_height"))
         selected = _selected_stats(p.raw("stats"))
-        from regtest.chain.blockindex import BlockStatus
-
         if not entry.status & BlockStatus.HAVE_DATA:
             raise RPCError(RPCErrorCode.MISC_ERROR, "Block not available (not fully downloaded)")
         block = cs.get_block(entry.hash)
@@ -342,7 +339,7 @@ def getchaintxstats(ctx, p):
             month = 30 * 24 * 60 * 60 // cs.params.pow_target_spacing
             count = max(0, min(month, entry.height - 1))
         else:
-            count = _json_int32(p.get("nblocks"))
+            count = json_int32(p.get("nblocks"))
             if count < 0 or (count > 0 and count >= entry.height):
                 raise RPCError(RPCErrorCode.INVALID_PARAMETER,
                                "Invalid block count: should be between 0 and the block's height - 1")

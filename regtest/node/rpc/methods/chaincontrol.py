@@ -10,7 +10,7 @@ from regtest.consensus.block import BlockHeader
 from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.serialize import DeserializationError
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
-from regtest.node.rpc.methods.blockstats import _json_int32
+from regtest.node.rpc.methods.blockstats import json_int32
 from regtest.node.rpc.methods.control import require_chain
 from regtest.node.rpc.registry import Arg, ArgType, rpc_method
 
@@ -86,6 +86,6 @@ def preciousblock(ctx, p):
 )
 def verifychain(ctx, p):
     cs = require_chain(ctx)
-    level = DEFAULT_CHECKLEVEL if not p.given("checklevel") else _json_int32(p.get("checklevel"))
-    depth = DEFAULT_CHECKBLOCKS if not p.given("nblocks") else _json_int32(p.get("nblocks"))
+    level = DEFAULT_CHECKLEVEL if not p.given("checklevel") else json_int32(p.get("checklevel"))
+    depth = DEFAULT_CHECKBLOCKS if not p.given("nblocks") else json_int32(p.get("nblocks"))
     return verify_chain(cs, level, depth).ok

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
-from regtest.node.rpc.methods.blockstats import _json_int32
+from regtest.node.rpc.methods.blockstats import json_int32
 from regtest.node.rpc.registry import Arg, ArgType, rpc_method
 
 #: the longest horizon Core's fee estimator tracks (blocks)
@@ -118,7 +118,7 @@ def getmemoryinfo(ctx, p):
     examples=("6", '6 "economical"'),
 )
 def estimatesmartfee(ctx, p):
-    target = _json_int32(p.get("conf_target"))
+    target = json_int32(p.get("conf_target"))
     if target < 1 or target > MAX_CONF_TARGET:
         raise RPCError(RPCErrorCode.INVALID_PARAMETER,
                        f"Invalid conf_target, must be between 1 and {MAX_CONF_TARGET}")
