@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Mapping, Sequence
 
 from coincurve import PrivateKey
@@ -79,17 +80,13 @@ class SigningKey:
         if len(self.secret) != 32 or not 0 < int.from_bytes(self.secret, "big") < _N:
             raise ValueError("private key out of range")
 
-    @property
-    def _priv(self) -> PrivateKey:
-        return PrivateKey(self.secret)
-
-    @property
+    @cached_property
     def pubkey(self) -> bytes:
-        return self._priv.public_key.format(compressed=self.compressed)
+        return PrivateKey(self.secret).public_key.format(compressed=self.compressed)
 
-    @property
+    @cached_property
     def xonly(self) -> bytes:
-        return self._priv.public_key.format(compressed=True)[1:]
+        return PrivateKey(self.secret).public_key.format(compressed=True)[1:]
 
 
 def decode_wif(text: str, version: int) -> SigningKey | None:
@@ -160,26 +157,30 @@ class KeyStore:
 
     keys: dict[bytes, SigningKey] = field(default_factory=dict)
     scripts: dict[bytes, bytes] = field(default_factory=dict)
+    _taproot: dict[bytes, bytes] | None = field(default=None, repr=False)
 
     def add_key(self, key: SigningKey) -> None:
         self.keys[hash160(key.pubkey)] = key
+        self._taproot = None
 
     def add_script(self, script: bytes) -> None:
         self.scripts[hash160(script)] = script
 
     def taproot_secret(self, output_key: bytes) -> bytes | None:
         """A secret able to sign for x-only `output_key` on the key path: a BIP86 internal key,
-        or (Core's fallback) the output key's own secret."""
-        for key in self.keys.values():
-            try:
-                tweaked = bip86_tweaked_secret(key.secret)
-            except ValueError:
-                continue
-            if PrivateKey(tweaked).public_key.format(compressed=True)[1:] == output_key:
-                return tweaked
-            if key.xonly == output_key:
-                return key.secret
-        return None
+        or (Core's fallback) the output key's own secret. The index is built once per key set,
+        so many taproot inputs cost one tweak per key, not one per key and input."""
+        if self._taproot is None:
+            index: dict[bytes, bytes] = {}
+            for key in self.keys.values():
+                index.setdefault(key.xonly, key.secret)
+                try:
+                    tweaked = bip86_tweaked_secret(key.secret)
+                except ValueError:
+                    continue
+                index[PrivateKey(tweaked).public_key.format(compressed=True)[1:]] = tweaked
+            self._taproot = index
+        return self._taproot.get(output_key)
 
 
 # --- per-input solving ----------------------------------------------------------------------------
