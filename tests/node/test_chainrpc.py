@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from regtest.consensus.address import encode_segwit
+from regtest.chain.coinser import serialize_undo
 from regtest.consensus.block import Block
+from regtest.consensus.coins import Coin
 from regtest.consensus.hashes import hash_to_hex
+from regtest.consensus.transaction import OutPoint
 from tests.node.framework import RPCFailure, TestNode
 
 ADDR_A = "bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3lgth6c"
@@ -134,6 +137,15 @@ def test_preciousblock_switches_between_equal_work_tips(node):
     assert _fail(node, "preciousblock", "zz").code == -8
 
 
+def test_getblockstats_of_a_block_never_connected(node):
+    """A side block that never joined the active chain has no undo data, so no fees."""
+    side = _next_block(node, ADDR_B)
+    node.rpc("generatetoaddress", 1, ADDR_A)
+    assert node.rpc("submitblock", side.serialize().hex()) == "inconclusive"
+    e = _fail(node, "getblockstats", side.hash_hex)
+    assert (e.code, e.message) == (-1, "Undo data not available")
+
+
 # --- utility calls --------------------------------------------------------------------------
 def test_getrpcinfo_echo_getmemoryinfo(node):
     info = node.rpc("getrpcinfo")
@@ -188,11 +200,16 @@ def test_verifychain_passes_then_finds_damage(tmp_path):
         coinbase = tip["tx"][0]
         third = n.rpc("getblockhash", 3)
         fourth = n.rpc("getblockhash", 4)
+        seventh_hex = n.rpc("getblockhash", 7)
     finally:
         n.stop()
     db = sqlite3.connect(n.chain_dir / "chainstate.sqlite")
-    with db:  # the tip's coinbase output leaves the UTXO set; block 3's data becomes block 4's
+    with db:  # the tip's coinbase output leaves the UTXO set; block 3's data becomes block 4's;
+        # block 7 (coinbase only) gets undo data naming a coin it never spent
         assert db.execute("DELETE FROM utxo WHERE key=?", (_utxo_key(coinbase, 0),)).rowcount == 1
+        fake = serialize_undo([(OutPoint(b"\x01" * 32, 0), Coin(1000, b"\x51", 1, False))])
+        seventh = bytes.fromhex(seventh_hex)[::-1]
+        assert db.execute("UPDATE undo_data SET data=? WHERE hash=?", (fake, seventh)).rowcount == 1
         data = db.execute("SELECT data FROM block_data WHERE hash=?", (bytes.fromhex(fourth)[::-1],)).fetchone()[0]
         db.execute("UPDATE block_data SET data=? WHERE hash=?", (data, bytes.fromhex(third)[::-1]))
     db.close()
@@ -200,6 +217,8 @@ def test_verifychain_passes_then_finds_damage(tmp_path):
     try:
         assert n.rpc("verifychain", 2, 1) is True  # block data and undo of the tip are intact
         assert n.rpc("verifychain", 3, 1) is False  # its coinbase output is not in the UTXO set
+        assert n.rpc("verifychain", 1, 2) is True
+        assert n.rpc("verifychain", 2, 2) is False  # block 7's undo data names a foreign coin
         assert n.rpc("verifychain", 0, 4) is True  # heights 5..8
         assert n.rpc("verifychain", 0, 6) is False  # height 3 holds the wrong block
     finally:
