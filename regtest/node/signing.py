@@ -296,8 +296,9 @@ def _solve(script: bytes, sigversion: int, st: _InputState) -> tuple[list[bytes]
     return [], t, False
 
 
-def _produce(spk: bytes, st: _InputState) -> tuple[bytes, tuple[bytes, ...]]:
-    """scriptSig and witness for an input paying `spk` (Core's ProduceSignature)."""
+def _produce(spk: bytes, st: _InputState, keep_witness: tuple[bytes, ...]) -> tuple[bytes, tuple[bytes, ...]]:
+    """scriptSig and witness for an input paying `spk` (Core's ProduceSignature); `keep_witness`
+    is the input's witness as found, which stays where nothing replaces it."""
     stack, t, solved = _solve(spk, _BASE, st)
     p2sh_sub = None
     if solved and t == "scripthash":
@@ -317,8 +318,10 @@ def _produce(spk: bytes, st: _InputState) -> tuple[bytes, tuple[bytes, ...]]:
         witness = inner + [ws]
         stack = []
     elif t == "witness_v1_taproot" and p2sh_sub is None:
-        witness = stack if solved else []
+        witness = stack if solved else list(keep_witness)  # Core leaves an unsolved one as found
         stack = []
+    elif solved and t == "witness_unknown":
+        witness = list(keep_witness)
     if p2sh_sub is not None:
         stack.append(p2sh_sub)
     return b"".join(push_data(v) for v in stack), tuple(witness)
@@ -417,7 +420,7 @@ def sign_transaction(
         st = _InputState(tx, i, coin.value, hash_type, store, unsigned_txdata, taproot_ready)
         _extract(txin, coin.script_pubkey, st)
         if not single or i < len(tx.vout):
-            script_sig, witness = _produce(coin.script_pubkey, st)
+            script_sig, witness = _produce(coin.script_pubkey, st, txin.witness)
             vin[i] = replace(txin, script_sig=script_sig, witness=witness)
     signed = replace(tx, vin=tuple(vin))
     signed_txdata = PrecomputedTxData(signed, spent_list)

@@ -61,6 +61,8 @@ def test_create_defaults_and_options(node):
     assert [o["value"] for o in d["vout"]] == [Decimal(0), Decimal(2), Decimal("0.1")]
     d = decode(node, node.rpc("createrawtransaction", [], {"data": ""}))
     assert d["vout"][0]["scriptPubKey"]["hex"] == "6a00"
+    d = decode(node, node.rpc("createrawtransaction", [], {"data": 10}))  # a number's digits
+    assert d["vout"][0]["scriptPubKey"]["hex"] == "6a0110"
 
 
 @pytest.mark.parametrize("inputs,outputs,extra,expected", [

@@ -165,3 +165,12 @@ def test_taproot_needs_every_spent_output():
     assert errors == {} and len(signed.vin[0].witness[0]) == 64
     tampered = replace(signed, locktime=1)
     assert not core_verdict(tampered.serialize(), 0, [TxOut(VALUE, spk)], CORE_FLAGS_MASK)
+
+
+def test_an_unsolvable_taproot_witness_is_left_as_found():
+    spk = witness_script(1, taproot_output_key(KEYS[0].xonly, None)[0])
+    found = (b"\x01" * 64,)
+    tx = spend()
+    tx = replace(tx, vin=(replace(tx.vin[0], witness=found),))
+    signed, errors = sign_transaction(tx, store(KEYS[1]), {0: TxOut(VALUE, spk)})
+    assert signed.vin[0].witness == found and errors == {0: "Invalid Schnorr signature"}

@@ -105,9 +105,11 @@ def _output_pairs(outputs: Any) -> list[tuple[str, Any]]:
 
 
 def _val_str(v: Any) -> str:
-    """UniValue getValStr: a string's text, a number's digits, '' for the rest."""
-    if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
-        return "true" if v is True else "false" if v is False else ""
+    """UniValue getValStr: a string's text, a number's digits, "1" for true, "" otherwise."""
+    if v is True:
+        return "1"
+    if v is False or v is None or isinstance(v, (dict, list)):
+        return ""
     return str(v)
 
 
