@@ -288,6 +288,14 @@ def getblockstats(ctx, p):
     return out
 
 
+def double_json(v: float) -> float | Decimal:
+    """A double as UniValue prints it (16 significant digits, so 2.0 is `2`): as a Decimal,
+    which the encoder writes as given, when that reproduces Core's text; else the float."""
+    text = "%.16g" % v
+    d = Decimal(text)
+    return d if str(d).replace("E", "e") == text else v
+
+
 _chain_tx_cache: dict[bytes, int] = {}
 
 
@@ -358,5 +366,5 @@ def getchaintxstats(ctx, p):
             if txcount and past_count:
                 out["window_tx_count"] = txcount - past_count
                 if interval > 0:
-                    out["txrate"] = (txcount - past_count) / interval
+                    out["txrate"] = double_json((txcount - past_count) / interval)
     return out
