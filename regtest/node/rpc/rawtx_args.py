@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from regtest.consensus.address import AddressError, AddressPrefixes, decode_address, p2sh_script, witness_script
-from regtest.consensus.hashes import hash160, sha256
+from regtest.consensus.address import (
+    AddressError, AddressPrefixes, decode_address, p2sh_script, witness_script,
+)
+from regtest.consensus.hashes import hash160, hash_to_hex, sha256
 from regtest.consensus.script import push_data_raw
 from regtest.consensus.transaction import MAX_MONEY, OutPoint, Transaction, TxIn, TxOut
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
 from regtest.node.rpc.jsonfmt import amount_to_sats
 from regtest.node.rpc.registry import as_int, json_type_name, parse_hash, parse_hex
 from regtest.node.rpc.scriptjson import script_to_asm
-from regtest.node.signing import SIGHASH_NAMES, KeyStore, SigningKey, decode_wif
+from regtest.node.signing import ERR_MISSING_AMOUNT, SIGHASH_NAMES, KeyStore, SigningKey, decode_wif
 
 LOCKTIME_MAX = 0xFFFFFFFF
 SEQUENCE_FINAL = 0xFFFFFFFF
@@ -246,3 +248,30 @@ def _add_scripts(p: dict, spk: bytes, is_p2sh: bool, store: KeyStore) -> None:
         ok = spk == _p2wsh(script)
     if not ok:
         raise _param("redeemScript/witnessScript does not match scriptPubKey")
+
+
+def _ctxout_text(out: TxOut) -> str:
+    """Core's CTxOut::ToString (value in BTC with 8 decimals, the script's first 15 bytes)."""
+    whole, frac = divmod(out.value, 100_000_000)
+    return f"CTxOut(nValue={whole}.{frac:08d}, scriptPubKey={out.script_pubkey.hex()[:30]})"
+
+
+def sign_result_json(signed: Transaction, errors: dict[int, str], coins: dict[OutPoint, TxOut | None]) -> dict:
+    """{hex, complete, errors?} as Core's SignTransactionResultToJSON; a witness input whose coin
+    came without an amount is an exception (-3), as in Core."""
+    out_errors = []
+    for i in sorted(errors):
+        txin = signed.vin[i]
+        if errors[i] == ERR_MISSING_AMOUNT:
+            spent = coins[txin.prevout]
+            assert spent is not None
+            raise RPCError(RPCErrorCode.TYPE_ERROR, f"Missing amount for {_ctxout_text(spent)}")
+        out_errors.append({
+            "txid": hash_to_hex(txin.prevout.txid), "vout": txin.prevout.n,
+            "witness": [w.hex() for w in txin.witness], "scriptSig": txin.script_sig.hex(),
+            "sequence": txin.sequence, "error": errors[i],
+        })
+    result: dict[str, Any] = {"hex": signed.serialize().hex(), "complete": not errors}
+    if out_errors:
+        result["errors"] = out_errors
+    return result

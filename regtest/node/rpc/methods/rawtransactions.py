@@ -3,7 +3,6 @@ signing without a wallet: createrawtransaction, signrawtransactionwithkey."""
 
 from __future__ import annotations
 
-from regtest.consensus.hashes import hash_to_hex
 from regtest.consensus.serialize import DeserializationError
 from regtest.consensus.transaction import Transaction
 from regtest.node.rpc.blockjson import confirmations
@@ -11,10 +10,11 @@ from regtest.node.rpc.errors import RPCError, RPCErrorCode
 from regtest.node.rpc.methods.control import require_chain
 from regtest.node.rpc.rawtx_args import (
     DEFAULT_RAWTX_VERSION, construct_transaction, parse_keys, parse_prevtxs, parse_sighash,
+    sign_result_json,
 )
 from regtest.node.rpc.registry import Arg, ArgType, as_int, parse_hex, rpc_method
 from regtest.node.rpc.scriptjson import decode_script, tx_to_json
-from regtest.node.signing import ERR_MISSING_AMOUNT, WIF_MAIN, WIF_TEST, sign_transaction
+from regtest.node.signing import WIF_MAIN, WIF_TEST, sign_transaction
 
 MAX_TX_HEX = 2 * 4_000_000 * 2  # hex of a block-sized transaction, with room
 
@@ -236,19 +236,4 @@ def signrawtransactionwithkey(ctx, p):
     hash_type = parse_sighash(p.raw("sighashtype"))
     signed, errors = sign_transaction(tx, store, {i: coins.get(t.prevout) for i, t in enumerate(tx.vin)},
                                       hash_type)
-    out_errors = []
-    for i in sorted(errors):
-        txin = signed.vin[i]
-        if errors[i] == ERR_MISSING_AMOUNT:
-            spent = coins[txin.prevout]
-            raise RPCError(RPCErrorCode.TYPE_ERROR, f"Missing amount for CTxOut(nValue={spent.value // 100_000_000}."
-                           f"{spent.value % 100_000_000:08d}, scriptPubKey={spent.script_pubkey.hex()[:30]})")
-        out_errors.append({
-            "txid": hash_to_hex(txin.prevout.txid), "vout": txin.prevout.n,
-            "witness": [w.hex() for w in txin.witness], "scriptSig": txin.script_sig.hex(),
-            "sequence": txin.sequence, "error": errors[i],
-        })
-    result = {"hex": signed.serialize().hex(), "complete": not errors}
-    if out_errors:
-        result["errors"] = out_errors
-    return result
+    return sign_result_json(signed, errors, coins)
