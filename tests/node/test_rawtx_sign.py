@@ -189,3 +189,25 @@ def test_multisig_partial_then_complete(chain, kind):
     txid = chain.node.rpc("sendrawtransaction", second["hex"])
     chain.generate(1)
     assert chain.node.rpc("getrawtransaction", txid, 1)["confirmations"] == 1
+
+
+def test_coins_come_from_the_mempool_and_the_utxo_set(chain):
+    """Without prevtxs the spent coins are looked up: a confirmed one and an unconfirmed one."""
+    op, value = chain.take_coin()
+    raw = chain.node.rpc("createrawtransaction", [{"txid": hash_to_hex(op.txid), "vout": op.n}],
+                         [{address(p2wpkh(K[0])): btc(value - FEE)}])
+    first = chain.node.rpc("signrawtransactionwithkey", raw, [wif(MINER)])
+    assert first["complete"] is True
+    parent = chain.node.rpc("sendrawtransaction", first["hex"])
+    child_raw = chain.node.rpc("createrawtransaction", [{"txid": parent, "vout": 0}],
+                               [{address(p2wpkh(MINER)): btc(value - 2 * FEE)}])
+    child = chain.node.rpc("signrawtransactionwithkey", child_raw, [wif(K[0])])
+    assert child["complete"] is True
+    child_txid = chain.node.rpc("sendrawtransaction", child["hex"])
+    assert set(chain.node.rpc("getrawmempool")) >= {parent, child_txid}
+    chain.generate(1)
+    assert chain.node.rpc("getrawtransaction", child_txid, 1)["confirmations"] == 1
+    # spent now: the coin is gone, and the error says so
+    again = chain.node.rpc("signrawtransactionwithkey", child_raw, [wif(K[0])])
+    assert again["complete"] is False
+    assert again["errors"][0]["error"] == "Input not found or already spent"
