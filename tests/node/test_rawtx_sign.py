@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from regtest.consensus.address import (
-    b58check_encode, encode_segwit, p2pkh_script, p2sh_script, witness_script,
+    REGTEST_PREFIXES, p2pkh_script, p2sh_script, script_to_address, witness_script,
 )
 from regtest.consensus.block import Block
 from regtest.consensus.crypto import taproot_output_key
@@ -47,8 +47,6 @@ def p2wpkh(k: SigningKey) -> bytes:
 
 
 def address(spk: bytes) -> str:
-    from regtest.consensus.address import REGTEST_PREFIXES, script_to_address
-
     a = script_to_address(spk, REGTEST_PREFIXES)
     assert a is not None
     return a
