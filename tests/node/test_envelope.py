@@ -80,3 +80,14 @@ def test_json_writer_formats():
     assert dumps({"x": float("nan")}) == '{"x":null}'
     assert dumps({"a": [amount(5)], "b": {}}, indent=2) == '{\n  "a": [\n    0.00000005\n  ],\n  "b": {}\n}'
     assert json.loads(dumps(value, indent=4)) == json.loads(compact)
+
+
+def test_doubles_print_as_univalue_does():
+    """Core writes a double with 16 significant digits: 2.0 as `2`, a third as 0.3333333333333333."""
+    from regtest.node.rpc.jsonfmt import double, dumps
+
+    values = [double(2.0), double(1 / 3), double(1e21), double(123456789.123), double(2.5e-10)]
+    expected = "[2,0.3333333333333333,1e+21,123456789.123,2.5e-10]"
+    assert dumps(values) == expected
+    assert dumps(values, indent=1).replace("\n", "").replace(" ", "") == expected
+    assert dumps([double(float("inf"))]) == "[null]"

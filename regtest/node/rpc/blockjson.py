@@ -7,13 +7,14 @@ from typing import Any
 
 from regtest.consensus.address import AddressPrefixes, script_to_address
 from regtest.consensus.hashes import hash_to_hex
+from regtest.node.rpc.jsonfmt import double
 from regtest.node.rpc.scriptjson import tx_to_json
 
 
-def difficulty(bits: int) -> Decimal:
+def difficulty(bits: int) -> Decimal | float:
     """Core's GetDifficulty: powLimit-relative difficulty of a compact target, as the 16
     significant digits UniValue prints (a Decimal, so every JSON writer shows the same)."""
-    return Decimal("%.16g" % _difficulty(bits))
+    return double(_difficulty(bits))
 
 
 def _difficulty(bits: int) -> float:

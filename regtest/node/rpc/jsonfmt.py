@@ -48,6 +48,17 @@ def _decimal(d: Decimal) -> str:
     return str(d).replace("E", "e")
 
 
+def double(v: float) -> float | Decimal:
+    """A double as UniValue prints it (16 significant digits, so 2.0 is `2`): a Decimal, which
+    every writer here shows as given, when that reproduces Core's text; else (inf, nan) the float."""
+    text = "%.16g" % v
+    try:
+        d = Decimal(text)
+    except ArithmeticError:
+        return v
+    return d if str(d).replace("E", "e") == text else v
+
+
 def _float(v: float) -> str:
     if v != v or v in (float("inf"), float("-inf")):
         return "null"

@@ -19,6 +19,7 @@ from regtest.consensus.script import is_unspendable
 from regtest.consensus.serialize import DeserializationError, ser_compact_size
 from regtest.consensus.transaction import MAX_MONEY, OutPoint, TxOut
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
+from regtest.node.rpc.jsonfmt import double
 from regtest.node.rpc.methods.control import require_chain
 from regtest.node.rpc.registry import Arg, ArgType, parse_hash, rpc_method, type_mismatch
 
@@ -288,14 +289,6 @@ def getblockstats(ctx, p):
     return out
 
 
-def double_json(v: float) -> float | Decimal:
-    """A double as UniValue prints it (16 significant digits, so 2.0 is `2`): as a Decimal,
-    which the encoder writes as given, when that reproduces Core's text; else the float."""
-    text = "%.16g" % v
-    d = Decimal(text)
-    return d if str(d).replace("E", "e") == text else v
-
-
 _chain_tx_cache: dict[bytes, int] = {}
 
 
@@ -366,5 +359,5 @@ def getchaintxstats(ctx, p):
             if txcount and past_count:
                 out["window_tx_count"] = txcount - past_count
                 if interval > 0:
-                    out["txrate"] = double_json((txcount - past_count) / interval)
+                    out["txrate"] = double((txcount - past_count) / interval)
     return out

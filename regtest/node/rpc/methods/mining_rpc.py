@@ -11,7 +11,7 @@ from regtest.consensus.serialize import DeserializationError
 from regtest.node import mining
 from regtest.node.rpc.blockjson import compact_to_target, difficulty
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
-from regtest.node.rpc.jsonfmt import amount
+from regtest.node.rpc.jsonfmt import amount, double
 from regtest.node.rpc.methods.control import require_chain
 from regtest.node.rpc.registry import Arg, ArgType, rpc_method
 
@@ -179,7 +179,7 @@ def getmininginfo(ctx, p):
         "bits": "%08x" % bits,
         "difficulty": difficulty(bits),
         "target": "%064x" % compact_to_target(bits),
-        "networkhashps": network_hashps(cs),
+        "networkhashps": double(network_hashps(cs)),
         "pooledtx": len(ctx.mempool) if ctx.mempool is not None else 0,
         "blockmintxfee": amount(block_min),
         "chain": ctx.chain,
