@@ -20,6 +20,7 @@ from regtest.harness.network import Network, NetworkError
 from regtest.harness.progress import cycle_line
 from regtest.node.config import load_settings
 from regtest.node.daemon import coordinator_keys
+from regtest.testing.ports import free_port, free_ports
 from sidecar.crypto import Key
 
 
@@ -86,7 +87,7 @@ def test_check_ports_names_the_taken_port():
         s.listen()
         port = s.getsockname()[1]
         with pytest.raises(procs.PortInUse, match=f"port {port} \\(node RPC\\) is already in use"):
-            procs.check_ports({"sidecar HTTP": procs_free_port(), "node RPC": port})
+            procs.check_ports({"sidecar HTTP": free_port(), "node RPC": port})
 
 
 def test_port_in_time_wait_counts_as_free():
@@ -109,12 +110,6 @@ def test_port_in_time_wait_counts_as_free():
         again.bind(("127.0.0.1", port))
         again.listen()
         assert not procs.port_free(port)
-
-
-def procs_free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 STUBBORN = """
@@ -196,7 +191,7 @@ def test_progress_line_fields_and_format():
 
 
 def test_a_process_failing_at_start_up_is_reported_with_its_log(tmp_path):
-    ports = [procs_free_port() for _ in range(4)]
+    ports = free_ports(4)  # distinct, unlike four separate ephemeral binds
     net = Network(tmp_path / "net", NetConfig(rpc_port=ports[0], zmq_port=ports[1], sidecar_port=ports[2],
                                               sidecar_zmq_port=ports[3]))
     net.prepare()
