@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+from regtest.chain.versionbits import block_version
 from regtest.consensus.block import Block
 from regtest.consensus.blockbuild import DEFAULT_BLOCK_VERSION, certify, make_block, solve_pow
 from regtest.consensus.certificate import Certificate
@@ -99,11 +100,14 @@ def generate_block(
     txs: Sequence[Transaction] = (),
     time: int | None = None,
     *,
-    version: int = DEFAULT_BLOCK_VERSION,
+    version: int | None = None,
 ) -> Block:
     """Assemble (and sign or mine) a block on the current tip paying subsidy + fees to
-    `payout_script`. The block is returned, not submitted: pass it to `process_block`."""
+    `payout_script`, with the version a miner sets from the deployment states (BIP9) unless
+    `version` is given. The block is returned, not submitted: pass it to `process_block`."""
     tip = chainstate.tip
+    if version is None:
+        version = block_version(tip, chainstate.params)
     return assemble_block(
         chainstate.params, tip.hash, tip.height + 1, next_block_time(chainstate, time),
         coordinator_privkey, payout_script, txs, fees=block_fees(chainstate, txs), version=version,

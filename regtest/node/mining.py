@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regtest.chain import rules
+from regtest.chain.versionbits import bip9_deployments, block_version, next_block_states
 from regtest.consensus import block_validation as bv
 from regtest.consensus.block import (
     MAX_BLOCK_SIGOPS_COST,
@@ -30,10 +31,8 @@ from regtest.node.mempool.pool import MempoolEntry, TxPool
 
 DEFAULT_BLOCK_RESERVED_WEIGHT = 8000
 COINBASE_SIGOPS_RESERVE = 400
-#: Core's regtest templates signal the `testdummy` deployment (bit 28) on top of BIP9's top bits.
-TEMPLATE_VERSION = 0x20000000 | (1 << 28)
-VB_AVAILABLE = {"testdummy": 28}
-RULES = ["csv", "!segwit", "taproot"]
+#: rules every template carries (buried deployments); active BIP9 deployments follow
+BURIED_RULES = ["csv", "!segwit"]
 MAX_CONSECUTIVE_FAILURES = 1000
 
 
@@ -42,6 +41,8 @@ class BlockTemplate:
     prev_hash: bytes
     height: int
     version: int
+    rules: list[str]
+    vbavailable: dict[str, int]
     bits: int
     mintime: int
     curtime: int
@@ -150,10 +151,15 @@ def create_template(
     fees = sum(e.fee for e in entries)
     curtime = max(now, mtp + 1)
     bits = next_work_required(params, HeaderView(tip), curtime, lambda h: HeaderView(tip.get_ancestor(h)))
+    states = next_block_states(tip, params)
+    deployments = bip9_deployments(params)
     return BlockTemplate(
         prev_hash=tip.hash,
         height=height,
-        version=TEMPLATE_VERSION,
+        version=block_version(tip, params),
+        rules=BURIED_RULES + [name for name, state in states.items() if state == "active"],
+        vbavailable={name: deployments[name].bit for name, state in states.items()
+                     if state in ("started", "locked_in")},
         bits=bits,
         mintime=mtp + 1,
         curtime=curtime,
@@ -187,8 +193,8 @@ def template_json(tpl: BlockTemplate, longpollid: str) -> dict:
     return {
         "capabilities": ["proposal"],
         "version": tpl.version,
-        "rules": list(RULES),
-        "vbavailable": dict(VB_AVAILABLE),
+        "rules": list(tpl.rules),
+        "vbavailable": dict(tpl.vbavailable),
         "vbrequired": 0,
         "previousblockhash": tpl.prev_hash[::-1].hex(),
         "transactions": txs,

@@ -4,8 +4,10 @@ against BIP9's rules: a period of 144 blocks, 108 signals lock in, activation on
 from __future__ import annotations
 
 from regtest.chain.blockindex import BlockIndexEntry, BlockStatus
+from regtest.chain.versionbits import TESTDUMMY_REGTEST, block_version
 from regtest.consensus.block import BlockHeader
-from regtest.node.rpc.methods.deployments import TESTDUMMY_REGTEST, bip9_json
+from regtest.consensus.params import BITCOIN_REGTEST, MAIN
+from regtest.node.rpc.methods.deployments import bip9_json
 
 SIGNAL = 0x20000000 | 1 << 28
 PLAIN = 0x20000000
@@ -60,3 +62,13 @@ def test_one_signal_short_stays_started():
     # a version without the 001 top bits does not count, even with bit 28 set
     odd = _chain([PLAIN] * 144 + [0x10000000 | 1 << 28] * 144 + [PLAIN])
     assert _status(odd[288]) == ("started", "started", 144)
+
+
+def test_block_version_signals_while_started_or_locked_in():
+    """Core's ComputeBlockVersion: a regtest miner sets bit 28 until testdummy is active."""
+    chain = _chain([SIGNAL] * 440)
+    assert block_version(chain[100], BITCOIN_REGTEST) == PLAIN  # the first period is "defined"
+    assert block_version(chain[143], BITCOIN_REGTEST) == SIGNAL  # the block at 144 is "started"
+    assert block_version(chain[300], BITCOIN_REGTEST) == SIGNAL  # locked in
+    assert block_version(chain[431], BITCOIN_REGTEST) == PLAIN  # the block at 432 is active
+    assert block_version(chain[100], MAIN) == PLAIN  # main: taproot only, long active

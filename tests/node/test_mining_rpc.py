@@ -56,11 +56,43 @@ def test_getblocktemplate_fields(miner):
     assert list(tpl) == GBT_KEYS
     assert tpl["height"] == node.rpc("getblockcount") + 1
     assert tpl["previousblockhash"] == node.rpc("getbestblockhash")
-    assert tpl["rules"] == ["csv", "!segwit", "taproot"] and tpl["version"] == 805306368
-    assert tpl["vbavailable"] == {"testdummy": 28} and tpl["capabilities"] == ["proposal"]
+    # height 111 is in the first BIP9 period, where testdummy is still "defined" (as on Core's regtest)
+    assert tpl["rules"] == ["csv", "!segwit", "taproot"] and tpl["version"] == 0x20000000
+    assert tpl["vbavailable"] == {} and tpl["capabilities"] == ["proposal"]
     assert tpl["sigoplimit"] == 80000 and tpl["weightlimit"] == 4000000 and tpl["sizelimit"] == 4000000
     assert tpl["longpollid"] == tpl["previousblockhash"] + tpl["longpollid"][64:]
     assert tpl["longpollid"][64:].isdigit()
+
+
+def test_block_versions_follow_the_testdummy_deployment(tmp_path):
+    """As a Core regtest miner: no signal in the first period, bit 28 while testdummy is started
+    or locked in (templates and generated blocks alike), then plain versions with the rule active."""
+    node = TestNode(tmp_path).start()
+    try:
+        address = encode_segwit("bcrt", 0, hash160(MiniWallet().pubkey))
+
+        def mine_to(height: int) -> None:
+            node.rpc("generatetoaddress", height - node.rpc("getblockcount"), address)
+
+        def version_at(height: int) -> int:
+            return node.rpc("getblockheader", node.rpc("getblockhash", height))["version"]
+
+        mine_to(143)
+        assert version_at(143) == 0x20000000
+        tpl = node.rpc("getblocktemplate", SEGWIT)
+        assert tpl["version"] == 0x30000000 and tpl["vbavailable"] == {"testdummy": 28}
+        mine_to(431)
+        assert version_at(144) == version_at(431) == 0x30000000
+        testdummy = node.rpc("getdeploymentinfo")["deployments"]["testdummy"]
+        assert testdummy["bip9"]["status"] == "locked_in" and testdummy["bip9"]["status_next"] == "active"
+        tpl = node.rpc("getblocktemplate", SEGWIT)
+        assert tpl["version"] == 0x20000000 and tpl["vbavailable"] == {}
+        assert tpl["rules"] == ["csv", "!segwit", "testdummy", "taproot"]
+        mine_to(432)
+        assert version_at(432) == 0x20000000
+        assert node.rpc("getdeploymentinfo")["deployments"]["testdummy"]["active"] is True
+    finally:
+        node.stop()
 
 
 def test_getblocktemplate_errors(miner):

@@ -66,7 +66,10 @@ def test_template_json_fields(env):
     assert j["height"] == env.height + 1
     assert j["previousblockhash"] == env.cs.tip.hash_hex
     assert j["coinbasevalue"] == block_subsidy(env.height + 1, env.params) + 5000
-    assert j["rules"] == ["csv", "!segwit", "taproot"] and j["version"] == 0x30000000
+    assert j["rules"] == ["csv", "!segwit", "taproot"]
+    signalling = 144 <= env.height + 1 < 432  # testdummy started or locked in (all blocks signal)
+    assert j["version"] == (0x30000000 if signalling else 0x20000000)
+    assert j["vbavailable"] == ({"testdummy": 28} if signalling else {})
     assert j["mintime"] == env.cs.tip.median_time_past() + 1 and j["curtime"] >= j["mintime"]
     assert j["bits"] == "207fffff" and j["target"].startswith("7fffff")
     assert [t["txid"] for t in j["transactions"]] == [a.txid_hex, b.txid_hex]

@@ -8,105 +8,17 @@ bit 28, start 0, no timeout; its state machine runs over our real block versions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from regtest.chain.versionbits import (
+    Bip9,
+    bip9_deployments,
+    state_cache,
+    state_for,
+    state_since,
+    statistics,
+)
 from regtest.node.rpc.errors import RPCError, RPCErrorCode
 from regtest.node.rpc.methods.control import require_chain
 from regtest.node.rpc.registry import Arg, ArgType, rpc_method
-
-ALWAYS_ACTIVE = -1
-NO_TIMEOUT = 2**63 - 1
-TOP_MASK = 0xE0000000
-TOP_BITS = 0x20000000
-
-
-@dataclass(frozen=True, slots=True)
-class Bip9:
-    bit: int
-    start_time: int
-    timeout: int
-    min_activation_height: int
-    period: int
-    threshold: int
-
-
-TESTDUMMY_REGTEST = Bip9(28, 0, NO_TIMEOUT, 0, 144, 108)
-TAPROOT_REGTEST = Bip9(2, ALWAYS_ACTIVE, NO_TIMEOUT, 0, 144, 108)
-TAPROOT_MAIN = Bip9(2, 1619222400, 1628640000, 709632, 2016, 1815)
-
-
-def _signals(entry, dep: Bip9) -> bool:
-    v = entry.header.version & 0xFFFFFFFF
-    return (v & TOP_MASK) == TOP_BITS and bool(v >> dep.bit & 1)
-
-
-def _period_end(prev, dep: Bip9):
-    """The last block of the period before the one `prev`'s successor is in (None: genesis's parent)."""
-    if prev is None:
-        return None
-    return prev.get_ancestor(prev.height - (prev.height + 1) % dep.period)
-
-
-def state_for(prev, dep: Bip9, cache: dict) -> str:
-    """BIP9 state of the block after `prev` (Core's GetStateFor), memoised per period end."""
-    if dep.start_time == ALWAYS_ACTIVE:
-        return "active"
-    prev = _period_end(prev, dep)
-    todo = []
-    while prev is not None and prev.hash not in cache:
-        if prev.median_time_past() < dep.start_time:
-            cache[prev.hash] = "defined"
-            break
-        todo.append(prev)
-        prev = prev.get_ancestor(prev.height - dep.period)
-    state = "defined" if prev is None else cache[prev.hash]
-    for p in reversed(todo):
-        if state == "defined" and p.median_time_past() >= dep.start_time:
-            state = "started"
-        elif state == "started":
-            count, e = 0, p
-            for _ in range(dep.period):
-                count += _signals(e, dep)
-                e = e.parent
-            if count >= dep.threshold:
-                state = "locked_in"
-            elif p.median_time_past() >= dep.timeout:
-                state = "failed"
-        elif state == "locked_in" and p.height + 1 >= dep.min_activation_height:
-            state = "active"
-        cache[p.hash] = state
-    return state
-
-
-def state_since(prev, dep: Bip9, cache: dict) -> int:
-    """Height of the first block with the state the block after `prev` has (Core's
-    GetStateSinceHeightFor)."""
-    if dep.start_time == ALWAYS_ACTIVE:
-        return 0
-    initial = state_for(prev, dep, cache)
-    if initial == "defined":
-        return 0
-    prev = _period_end(prev, dep)
-    earlier = prev.get_ancestor(prev.height - dep.period)
-    while earlier is not None and state_for(earlier, dep, cache) == initial:
-        prev = earlier
-        earlier = prev.get_ancestor(prev.height - dep.period)
-    return prev.height + 1
-
-
-def _statistics(entry, dep: Bip9) -> tuple[dict, str]:
-    """Signalling in the current period up to `entry` (Core's GetStateStatisticsFor)."""
-    in_period = 1 + entry.height % dep.period
-    marks = [False] * in_period
-    count, e = 0, entry
-    for i in range(in_period - 1, -1, -1):
-        if _signals(e, dep):
-            count += 1
-            marks[i] = True
-        e = e.parent
-    stats = {"period": dep.period, "elapsed": in_period, "count": count,
-             "threshold": dep.threshold, "possible": dep.period - dep.threshold >= in_period - count}
-    return stats, "".join("#" if m else "-" for m in marks)
 
 
 def bip9_json(entry, dep: Bip9, cache: dict) -> dict:
@@ -120,7 +32,7 @@ def bip9_json(entry, dep: Bip9, cache: dict) -> dict:
                 min_activation_height=dep.min_activation_height, status=cur,
                 since=state_since(entry.parent, dep, cache), status_next=nxt)
     if signalling:
-        stats, marks = _statistics(entry, dep)
+        stats, marks = statistics(entry, dep)
         if cur == "locked_in":
             del stats["threshold"], stats["possible"]
         bip9["statistics"] = stats
@@ -137,8 +49,7 @@ def _buried(entry, height: int) -> dict:
     return {"type": "buried", "active": entry.height + 1 >= height, "height": height}
 
 
-def deployment_info(entry, params, caches: dict) -> dict:
-    regtest_like = params.taproot_height == 0
+def deployment_info(entry, params) -> dict:
     out = {
         "bip34": _buried(entry, params.bip34_height),
         "bip66": _buried(entry, params.bip66_height),
@@ -146,15 +57,9 @@ def deployment_info(entry, params, caches: dict) -> dict:
         "csv": _buried(entry, params.csv_height),
         "segwit": _buried(entry, params.segwit_height),
     }
-    if regtest_like:
-        out["testdummy"] = bip9_json(entry, TESTDUMMY_REGTEST, caches.setdefault("testdummy", {}))
-        out["taproot"] = bip9_json(entry, TAPROOT_REGTEST, {})
-    else:
-        out["taproot"] = bip9_json(entry, TAPROOT_MAIN, caches.setdefault("taproot", {}))
+    for name, dep in bip9_deployments(params).items():
+        out[name] = bip9_json(entry, dep, state_cache(params, name))
     return out
-
-
-_CACHES: dict[str, dict] = {}  # per network: BIP9 states by period-end hash (they never change)
 
 
 @rpc_method(
@@ -178,6 +83,5 @@ def getdeploymentinfo(ctx, p):
                 raise RPCError(RPCErrorCode.INVALID_ADDRESS_OR_KEY, "Block not found")
         else:
             entry = cs.tip
-        caches = _CACHES.setdefault(cs.params.name, {})
         return {"hash": entry.hash_hex, "height": entry.height,
-                "deployments": deployment_info(entry, cs.params, caches)}
+                "deployments": deployment_info(entry, cs.params)}
