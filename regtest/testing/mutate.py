@@ -1,7 +1,9 @@
-"""Changing a signed transaction afterwards, to probe what each sighash type commits to."""
+"""Changing a signed transaction afterwards, to probe what each sighash type commits to, and
+random byte-level damage for equivalence tests."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 from regtest.consensus.transaction import OutPoint, Transaction, TxOut
@@ -64,3 +66,23 @@ def edit_after_signing(case: Case, how: str, n: int) -> Case:
         return case
     new_tx = Transaction(tx.version, tuple(vin), tuple(vout), tx.locktime)
     return replace(case, tx=new_tx, spent=tuple(spent), label=label)
+
+
+def flip_bytes(data: bytes, rng: random.Random) -> bytes:
+    """One random edit of a script, witness item or signature: a bit flip, truncation, an extra
+    byte, a deletion, an opcode-ish byte swapped in, or a different last (hash-type) byte."""
+    if not data:
+        return b"\x01"
+    i = rng.randrange(len(data))
+    choice = rng.randrange(6)
+    if choice == 0:
+        return data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
+    if choice == 1:
+        return data[:i]
+    if choice == 2:
+        return data + bytes([rng.randrange(256)])
+    if choice == 3:
+        return data[:i] + data[i + 1 :]
+    if choice == 4:
+        return data[:i] + bytes([rng.choice((0x00, 0x01, 0x02, 0x03, 0x4C, 0x50, 0x80, 0x81, 0xC0, 0xAC, 0xFF))]) + data[i + 1 :]
+    return data[:-1] + bytes([rng.choice((0, 1, 2, 3, 4, 0x41, 0x81, 0x83, 0x84))])

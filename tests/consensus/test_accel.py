@@ -28,6 +28,7 @@ from regtest.consensus.sighash import PrecomputedTxData
 from regtest.consensus.transaction import Transaction, TxOut
 from regtest.consensus.verify import check_input
 from regtest.testing.keys import N, Key, der_decode, der_encode, mutate_ecdsa
+from regtest.testing.mutate import flip_bytes
 from regtest.testing.txgen import (
     build_signed_tx,
     p2pkh_input,
@@ -500,22 +501,6 @@ def test_tx_pieces_on_damaged_serializations() -> None:
 
 
 # --- randomised equivalence ------------------------------------------------------------------
-def _flip(data: bytes, rng: random.Random) -> bytes:
-    if not data:
-        return bytes([rng.randrange(256)])
-    i = rng.randrange(len(data))
-    c = rng.randrange(5)
-    if c == 0:
-        return data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
-    if c == 1:
-        return data[:i]
-    if c == 2:
-        return data + bytes([rng.choice((0, 1, 2, 3, 0x81, 0x83, rng.randrange(256)))])
-    if c == 3:
-        return data[:-1] + bytes([rng.choice((0, 1, 2, 3, 4, 0x41, 0x81, 0x83, 0x84))])
-    return data[:i] + data[i + 1 :]
-
-
 @pytest.mark.parametrize("kind", ["p2wpkh", "p2pkh", "p2tr-key", "p2tr-script", "multisig"])
 def test_random_mutations_agree(kind: str) -> None:
     rng = random.Random(f"accel-{kind}")
@@ -536,13 +521,13 @@ def test_random_mutations_agree(kind: str) -> None:
             if what == 0 and txin.witness:
                 items = list(txin.witness)
                 j = rng.randrange(len(items))
-                items[j] = _flip(items[j], rng)
+                items[j] = flip_bytes(items[j], rng)
                 vtx = with_input(tx, 1, witness=tuple(items))
             elif what == 1 and txin.script_sig:
-                vtx = with_input(tx, 1, script_sig=_flip(txin.script_sig, rng))
+                vtx = with_input(tx, 1, script_sig=flip_bytes(txin.script_sig, rng))
             elif what == 2:
                 vtx = tx
-                vspent = spent[:1] + (TxOut(spent[1].value + rng.choice((0, 1)), _flip(spent[1].script_pubkey, rng)),) + spent[2:]
+                vspent = spent[:1] + (TxOut(spent[1].value + rng.choice((0, 1)), flip_bytes(spent[1].script_pubkey, rng)),) + spent[2:]
             else:
                 vtx = tx
             for flags in FLAG_SETS:

@@ -14,6 +14,7 @@ from regtest.consensus.script_flags import ALL_FLAGS, MANDATORY_FLAGS, STANDARD_
 from regtest.consensus.transaction import Transaction, TxIn, TxOut
 from regtest.consensus.verify import check_input
 from regtest.testing.keys import Key
+from regtest.testing.mutate import flip_bytes
 from regtest.testing.txgen import (
     InputSpec,
     build_signed_tx,
@@ -64,33 +65,15 @@ def _specs(kind: str, rng: random.Random) -> InputSpec:
     return p2tr_script_input(key(), key(), rng.randint(0, 3))
 
 
-def _flip(data: bytes, rng: random.Random) -> bytes:
-    if not data:
-        return b"\x01"
-    i = rng.randrange(len(data))
-    choice = rng.randrange(6)
-    if choice == 0:
-        return data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
-    if choice == 1:
-        return data[:i]
-    if choice == 2:
-        return data + bytes([rng.randrange(256)])
-    if choice == 3:
-        return data[:i] + data[i + 1 :]
-    if choice == 4:
-        return data[:i] + bytes([rng.choice((0x00, 0x01, 0x02, 0x03, 0x4C, 0x50, 0x80, 0x81, 0xC0, 0xAC, 0xFF))]) + data[i + 1 :]
-    return data[:-1] + bytes([rng.choice((0, 1, 2, 3, 4, 0x41, 0x81, 0x83, 0x84))])
-
-
 def _mutate(tx: Transaction, spent: tuple[TxOut, ...], rng: random.Random) -> tuple[Transaction, tuple[TxOut, ...]]:
     txin = tx.vin[0]
     what = rng.randrange(7)
     if what == 0 and txin.script_sig:
-        txin = TxIn(txin.prevout, _flip(txin.script_sig, rng), txin.sequence, txin.witness)
+        txin = TxIn(txin.prevout, flip_bytes(txin.script_sig, rng), txin.sequence, txin.witness)
     elif what in (1, 2) and txin.witness:
         items = list(txin.witness)
         j = rng.randrange(len(items))
-        items[j] = _flip(items[j], rng)
+        items[j] = flip_bytes(items[j], rng)
         txin = TxIn(txin.prevout, txin.script_sig, txin.sequence, tuple(items))
     elif what == 3 and txin.witness:
         items = list(txin.witness)
@@ -101,7 +84,7 @@ def _mutate(tx: Transaction, spent: tuple[TxOut, ...], rng: random.Random) -> tu
         txin = TxIn(txin.prevout, txin.script_sig, txin.sequence, tuple(items))
     elif what == 4:
         spk = spent[0].script_pubkey
-        spent = (TxOut(spent[0].value, _flip(spk, rng)),) + spent[1:]
+        spent = (TxOut(spent[0].value, flip_bytes(spk, rng)),) + spent[1:]
     elif what == 5:
         spent = (TxOut(spent[0].value + 1, spent[0].script_pubkey),) + spent[1:]
     else:
